@@ -1,0 +1,363 @@
+//! Writing events: [`EventEncoder`], and the encoding methods of [`Event`]
+//! and [`Frame`].
+//!
+//! The wire format written for an event, field by field:
+//!
+//! ```text
+//! event: <type>\n        only if the type is not the default ("message")
+//! id: <id>\n             only if set
+//! retry: <ms>\n          only if set
+//! data: <line 1>\n       one line per line of data, always with the space,
+//! data: <line 2>\n       so data starting with a space survives
+//! \n                     the blank line that dispatches the event
+//! ```
+//!
+//! Every field value was checked when the [`Event`] was built, so encoding
+//! cannot fail and cannot produce a field that was not given. The exact
+//! length is known up front ([`Event::encoded_len`]), so encoding into a
+//! `BytesMut` reserves once and copies each byte once.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio_util::codec::Encoder;
+
+use crate::event::{Event, Frame};
+use crate::parse;
+
+const EVENT_PREFIX: &[u8] = b"event: ";
+const ID_PREFIX: &[u8] = b"id: ";
+const RETRY_PREFIX: &[u8] = b"retry: ";
+const DATA_PREFIX: &[u8] = b"data: ";
+const COMMENT_PREFIX: &[u8] = b":";
+const EOL: &[u8] = b"\n";
+
+/// The text of the default keep-alive comment, an empty comment line (`:\n`):
+/// the shortest bytes that keep a connection and its proxies busy without
+/// dispatching anything.
+pub const KEEP_ALIVE: &[u8] = b":\n";
+
+// ===== impl Event =====
+
+impl Event {
+    /// The exact number of bytes [`encode`](Self::encode) writes. `O(1)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_codec::Event::new("hi");
+    /// assert_eq!(event.encoded_len(), event.to_bytes().len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        self.head_len()
+            + self.data_lines * (DATA_PREFIX.len() + EOL.len())
+            + (self.data.len() + 1 - self.data_lines)
+            + EOL.len()
+    }
+
+    /// Appends the event's wire bytes to `dst`, reserving the exact length
+    /// first. Writing into a reused buffer allocates nothing once the buffer
+    /// has grown to fit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use sse_codec::Event;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// Event::new("a\nb").encode(&mut buf);
+    /// assert_eq!(&buf[..], b"data: a\ndata: b\n\n");
+    /// ```
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.reserve(self.encoded_len());
+        self.put_head(dst);
+        if self.data_lines == 1 {
+            put_field(dst, DATA_PREFIX, self.data.as_bytes());
+        } else {
+            for line in self.data.as_bytes().split(|&b| b == b'\n') {
+                put_field(dst, DATA_PREFIX, line);
+            }
+        }
+        dst.put_slice(EOL);
+    }
+
+    /// The event's wire bytes, in one allocation of the exact size.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    /// The event's wire bytes as a [`Buf`] that shares the data instead of
+    /// copying it, when the data is a single line: a small head (`event`,
+    /// `id`, `retry` and `data: `), the data itself, and `\n\n`.
+    ///
+    /// Use it for large payloads (a 1 MiB JSON document costs no 1 MiB copy)
+    /// with writers that take a `Buf` or a sequence of [`Bytes`] (the parts
+    /// are yielded by [`EncodedEvent::into_parts`]). Data with several lines
+    /// must be interleaved with `data: ` prefixes, so it is copied into one
+    /// buffer as [`to_bytes`](Self::to_bytes) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Buf;
+    /// use sse_codec::Event;
+    ///
+    /// let payload = "x".repeat(1 << 20);
+    /// let event = Event::new(payload);
+    /// let encoded = event.to_buf();
+    /// assert_eq!(encoded.remaining(), event.encoded_len());
+    /// let parts: Vec<_> = encoded.into_parts().collect();
+    /// assert_eq!(parts.len(), 3);
+    /// assert_eq!(parts[1].as_ptr(), event.data().as_ptr()); // shared, not copied
+    /// ```
+    pub fn to_buf(&self) -> EncodedEvent {
+        if self.data_lines != 1 {
+            return EncodedEvent {
+                head: self.to_bytes(),
+                data: Bytes::new(),
+                tail: b"",
+            };
+        }
+        let mut head = BytesMut::with_capacity(self.head_len() + DATA_PREFIX.len());
+        self.put_head(&mut head);
+        head.put_slice(DATA_PREFIX);
+        EncodedEvent {
+            head: head.freeze(),
+            data: self.data.clone().into_bytes(),
+            tail: b"\n\n",
+        }
+    }
+
+    /// Length of the `event`, `id` and `retry` lines.
+    fn head_len(&self) -> usize {
+        let field = |prefix: &[u8], value: Option<&str>| {
+            value.map_or(0, |v| prefix.len() + v.len() + EOL.len())
+        };
+        field(EVENT_PREFIX, self.event_type.as_deref())
+            + field(ID_PREFIX, self.id.as_deref())
+            + self.retry.map_or(0, |retry| {
+                RETRY_PREFIX.len() + itoa::Buffer::new().format(millis(retry)).len() + EOL.len()
+            })
+    }
+
+    fn put_head(&self, dst: &mut BytesMut) {
+        if let Some(event_type) = &self.event_type {
+            put_field(dst, EVENT_PREFIX, event_type.as_bytes());
+        }
+        if let Some(id) = &self.id {
+            put_field(dst, ID_PREFIX, id.as_bytes());
+        }
+        if let Some(retry) = self.retry {
+            put_retry(dst, retry);
+        }
+    }
+}
+
+#[inline]
+fn put_field(dst: &mut BytesMut, prefix: &[u8], value: &[u8]) {
+    dst.put_slice(prefix);
+    dst.put_slice(value);
+    dst.put_slice(EOL);
+}
+
+fn put_retry(dst: &mut BytesMut, retry: Duration) {
+    put_field(
+        dst,
+        RETRY_PREFIX,
+        itoa::Buffer::new().format(millis(retry)).as_bytes(),
+    );
+}
+
+/// Whole milliseconds, as the `retry` field counts them.
+fn millis(retry: Duration) -> u128 {
+    retry.as_millis()
+}
+
+// ===== impl Frame =====
+
+impl Frame {
+    /// The exact number of bytes [`encode`](Self::encode) writes.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Frame::Event(event) => event.encoded_len(),
+            Frame::Comment(text) => parse::lines(text.as_bytes())
+                .map(|line| COMMENT_PREFIX.len() + line.len() + EOL.len())
+                .sum(),
+            Frame::Retry(retry) => {
+                RETRY_PREFIX.len() + itoa::Buffer::new().format(millis(*retry)).len() + 2
+            }
+        }
+    }
+
+    /// Appends the frame's wire bytes to `dst`, reserving the exact length
+    /// first.
+    ///
+    /// A comment is written as one `:` line per line of its text; a retry is
+    /// written as a block of its own (`retry: <ms>\n\n`), so it does not
+    /// become part of the next event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bytes::BytesMut;
+    /// use sse_codec::Frame;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// Frame::comment("two\nlines").encode(&mut buf);
+    /// Frame::Retry(Duration::from_secs(3)).encode(&mut buf);
+    /// assert_eq!(&buf[..], b":two\n:lines\nretry: 3000\n\n");
+    /// ```
+    pub fn encode(&self, dst: &mut BytesMut) {
+        match self {
+            Frame::Event(event) => event.encode(dst),
+            Frame::Comment(text) => {
+                dst.reserve(self.encoded_len());
+                for line in parse::lines(text.as_bytes()) {
+                    put_field(dst, COMMENT_PREFIX, line);
+                }
+            }
+            Frame::Retry(retry) => {
+                dst.reserve(self.encoded_len());
+                put_retry(dst, *retry);
+                dst.put_slice(EOL);
+            }
+        }
+    }
+
+    /// The frame's wire bytes, in one allocation of the exact size.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+}
+
+// ===== EncodedEvent =====
+
+/// An encoded event that shares its data with the [`Event`]; see
+/// [`Event::to_buf`].
+///
+/// It implements [`Buf`], and [`into_parts`](Self::into_parts) yields its
+/// non-empty parts as [`Bytes`] for writers that take body chunks.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct EncodedEvent {
+    head: Bytes,
+    data: Bytes,
+    tail: &'static [u8],
+}
+
+impl EncodedEvent {
+    /// The parts of the encoding, in order, skipping empty ones.
+    pub fn into_parts(self) -> impl Iterator<Item = Bytes> {
+        [self.head, self.data, Bytes::from_static(self.tail)]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+    }
+}
+
+impl Buf for EncodedEvent {
+    fn remaining(&self) -> usize {
+        self.head.len() + self.data.len() + self.tail.len()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        if !self.head.is_empty() {
+            &self.head
+        } else if !self.data.is_empty() {
+            &self.data
+        } else {
+            self.tail
+        }
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        let from_head = cnt.min(self.head.len());
+        self.head.advance(from_head);
+        cnt -= from_head;
+        let from_data = cnt.min(self.data.len());
+        self.data.advance(from_data);
+        cnt -= from_data;
+        assert!(
+            cnt <= self.tail.len(),
+            "cannot advance past the end of an EncodedEvent"
+        );
+        self.tail = &self.tail[cnt..];
+    }
+}
+
+// ===== EventEncoder =====
+
+/// A [`tokio_util::codec::Encoder`] for [`Event`]s and [`Frame`]s, for use
+/// with `FramedWrite`.
+///
+/// Encoding cannot fail once an `Event` exists (its fields were checked when
+/// it was built); the `io::Error` in the signature is what `FramedWrite`
+/// requires.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use sse_codec::{Event, EventEncoder, Frame};
+/// use tokio_util::codec::Encoder;
+///
+/// let mut encoder = EventEncoder::new();
+/// let mut buf = BytesMut::new();
+/// encoder.encode(Event::new("hello"), &mut buf)?;
+/// encoder.encode(Frame::comment(""), &mut buf)?;
+/// assert_eq!(&buf[..], b"data: hello\n\n:\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventEncoder {
+    _priv: (),
+}
+
+impl EventEncoder {
+    /// Creates an encoder.
+    pub fn new() -> Self {
+        EventEncoder::default()
+    }
+}
+
+impl Encoder<Event> for EventEncoder {
+    type Error = io::Error;
+
+    fn encode(&mut self, event: Event, dst: &mut BytesMut) -> Result<(), io::Error> {
+        event.encode(dst);
+        Ok(())
+    }
+}
+
+impl Encoder<&Event> for EventEncoder {
+    type Error = io::Error;
+
+    fn encode(&mut self, event: &Event, dst: &mut BytesMut) -> Result<(), io::Error> {
+        event.encode(dst);
+        Ok(())
+    }
+}
+
+impl Encoder<Frame> for EventEncoder {
+    type Error = io::Error;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), io::Error> {
+        frame.encode(dst);
+        Ok(())
+    }
+}
+
+impl Encoder<&Frame> for EventEncoder {
+    type Error = io::Error;
+
+    fn encode(&mut self, frame: &Frame, dst: &mut BytesMut) -> Result<(), io::Error> {
+        frame.encode(dst);
+        Ok(())
+    }
+}

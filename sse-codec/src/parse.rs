@@ -1,0 +1,235 @@
+//! The line layer: pure functions on byte slices, no allocation, no buffers.
+//!
+//! Everything here follows the grammar and the field rules of the WHATWG HTML
+//! standard, [§9.2.5 "Parsing an event stream"][parsing] and
+//! [§9.2.6 "Interpreting an event stream"][interpreting]. The stateful parts
+//! (chunk boundaries, buffering, dispatch) live in `decode.rs`.
+//!
+//! [parsing]: https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
+//! [interpreting]: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+
+use std::time::Duration;
+
+/// The UTF-8 byte order mark, stripped once at the start of a stream.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Field names. The spec compares them case-sensitively, byte for byte.
+pub(crate) const DATA: &[u8] = b"data";
+pub(crate) const EVENT: &[u8] = b"event";
+pub(crate) const ID: &[u8] = b"id";
+pub(crate) const RETRY: &[u8] = b"retry";
+
+/// Where the first line of a buffer ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LineEnd {
+    /// Length of the line, without its end-of-line bytes.
+    pub(crate) len: usize,
+    /// Offset just past the end-of-line bytes: where the next line starts.
+    pub(crate) next: usize,
+    /// The line ended with a CR that is the buffer's last byte, so a LF at
+    /// the start of the next buffer belongs to this line end (CRLF split
+    /// across chunks) and must be skipped.
+    pub(crate) cr_at_end: bool,
+}
+
+/// Finds the end of the first line in `buf`: CRLF, LF or a lone CR.
+///
+/// Returns `None` when `buf` holds no line end yet. A CR that is the last byte
+/// of `buf` ends the line at once (a lone CR is a line end, and waiting for
+/// the next byte would delay dispatch); `cr_at_end` tells the caller to skip a
+/// LF that may follow.
+#[inline]
+pub(crate) fn find_line_end(buf: &[u8]) -> Option<LineEnd> {
+    let len = memchr::memchr2(b'\r', b'\n', buf)?;
+    if buf[len] == b'\n' {
+        return Some(LineEnd {
+            len,
+            next: len + 1,
+            cr_at_end: false,
+        });
+    }
+    Some(match buf.get(len + 1) {
+        Some(b'\n') => LineEnd {
+            len,
+            next: len + 2,
+            cr_at_end: false,
+        },
+        Some(_) => LineEnd {
+            len,
+            next: len + 1,
+            cr_at_end: false,
+        },
+        None => LineEnd {
+            len,
+            next: len + 1,
+            cr_at_end: true,
+        },
+    })
+}
+
+/// One complete line of an event stream, classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Line<'a> {
+    /// An empty line: dispatch the event.
+    Blank,
+    /// A line starting with a colon; the text after the colon.
+    Comment(&'a [u8]),
+    /// A field with its value (one leading space already removed).
+    Field(Field, &'a [u8]),
+}
+
+/// The fields the spec gives a meaning to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Data,
+    Event,
+    Id,
+    Retry,
+    /// Any other name: the spec says to ignore the field.
+    Unknown,
+}
+
+/// Classifies one complete line (without its end-of-line bytes).
+///
+/// "If the line contains a U+003A COLON character, collect the characters on
+/// the line before the first colon, and let *field* be that string. Collect
+/// the characters on the line after the first colon, and let *value* be that
+/// string. If *value* starts with a U+0020 SPACE character, remove it from
+/// *value*." A line without a colon is a field whose value is empty.
+#[inline]
+pub(crate) fn parse_line(line: &[u8]) -> Line<'_> {
+    let (name, value) = match memchr::memchr(b':', line) {
+        None if line.is_empty() => return Line::Blank,
+        None => (line, &line[line.len()..]),
+        Some(0) => return Line::Comment(&line[1..]),
+        Some(colon) => {
+            let value = &line[colon + 1..];
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            (&line[..colon], value)
+        }
+    };
+    let field = match name {
+        DATA => Field::Data,
+        EVENT => Field::Event,
+        ID => Field::Id,
+        RETRY => Field::Retry,
+        _ => Field::Unknown,
+    };
+    Line::Field(field, value)
+}
+
+/// Interprets a `retry` value: "If the field value consists of only ASCII
+/// digits, then interpret the field value as an integer in base ten" (in
+/// milliseconds). Anything else, including the empty value, is ignored.
+///
+/// The spec puts no upper bound on the integer; a value past `u64::MAX`
+/// milliseconds saturates to it rather than being ignored.
+#[inline]
+pub(crate) fn parse_retry(value: &[u8]) -> Option<Duration> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let ms = value.iter().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
+    Some(Duration::from_millis(ms))
+}
+
+/// Splits `text` into lines at CRLF, LF and lone CR, the way the decoder
+/// does. Text ending in a line break yields a final empty line; empty text
+/// yields one empty line.
+pub(crate) fn lines(text: &[u8]) -> Lines<'_> {
+    Lines { rest: Some(text) }
+}
+
+/// The iterator returned by [`lines`].
+#[derive(Debug)]
+pub(crate) struct Lines<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match find_line_end(rest) {
+            Some(end) => {
+                self.rest = Some(&rest[end.next..]);
+                Some(&rest[..end.len])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end(len: usize, next: usize, cr_at_end: bool) -> Option<LineEnd> {
+        Some(LineEnd {
+            len,
+            next,
+            cr_at_end,
+        })
+    }
+
+    #[test]
+    fn line_ends() {
+        assert_eq!(find_line_end(b"abc"), None);
+        assert_eq!(find_line_end(b""), None);
+        assert_eq!(find_line_end(b"ab\ncd"), end(2, 3, false));
+        assert_eq!(find_line_end(b"ab\r\ncd"), end(2, 4, false));
+        assert_eq!(find_line_end(b"ab\rcd"), end(2, 3, false));
+        assert_eq!(find_line_end(b"ab\r"), end(2, 3, true));
+        assert_eq!(find_line_end(b"\n\r"), end(0, 1, false));
+        assert_eq!(find_line_end(b"\r\r\n"), end(0, 1, false));
+    }
+
+    #[test]
+    fn lines_classify() {
+        assert_eq!(parse_line(b""), Line::Blank);
+        assert_eq!(parse_line(b":"), Line::Comment(b""));
+        assert_eq!(parse_line(b": hi"), Line::Comment(b" hi"));
+        assert_eq!(parse_line(b"data"), Line::Field(Field::Data, b""));
+        assert_eq!(parse_line(b"data:"), Line::Field(Field::Data, b""));
+        assert_eq!(parse_line(b"data: x"), Line::Field(Field::Data, b"x"));
+        assert_eq!(parse_line(b"data:  x"), Line::Field(Field::Data, b" x"));
+        assert_eq!(parse_line(b"data:x: y"), Line::Field(Field::Data, b"x: y"));
+        assert_eq!(parse_line(b"Data:x"), Line::Field(Field::Unknown, b"x"));
+        assert_eq!(parse_line(b"data :x"), Line::Field(Field::Unknown, b"x"));
+        assert_eq!(parse_line(b"event:e"), Line::Field(Field::Event, b"e"));
+        assert_eq!(parse_line(b"id"), Line::Field(Field::Id, b""));
+        assert_eq!(parse_line(b"retry:1"), Line::Field(Field::Retry, b"1"));
+    }
+
+    #[test]
+    fn retry_values() {
+        assert_eq!(parse_retry(b"1000"), Some(Duration::from_millis(1000)));
+        assert_eq!(parse_retry(b"03000"), Some(Duration::from_millis(3000)));
+        assert_eq!(parse_retry(b"0"), Some(Duration::ZERO));
+        assert_eq!(parse_retry(b""), None);
+        assert_eq!(parse_retry(b" 1"), None);
+        assert_eq!(parse_retry(b"1000x"), None);
+        assert_eq!(parse_retry(b"-1"), None);
+        assert_eq!(parse_retry(b"1.5"), None);
+        assert_eq!(
+            parse_retry(b"99999999999999999999999"),
+            Some(Duration::from_millis(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn lines_split_like_the_decoder() {
+        let split = |t: &'static [u8]| lines(t).collect::<Vec<_>>();
+        assert_eq!(split(b""), [b"" as &[u8]]);
+        assert_eq!(split(b"a"), [b"a" as &[u8]]);
+        assert_eq!(split(b"a\n"), [b"a" as &[u8], b""]);
+        assert_eq!(split(b"a\r\nb\rc\nd"), [b"a" as &[u8], b"b", b"c", b"d"]);
+        assert_eq!(split(b"\r\n\r\n"), [b"" as &[u8], b"", b""]);
+    }
+}
