@@ -22,8 +22,8 @@
 //    holds between chunks is its own, and bounded; the events it *returns*
 //    share the chunk, which is the point of zero-copy.
 // 2. `line` holds the start of a line whose end has not arrived. At stream
-//    start it holds the bytes of a possible BOM instead, until three bytes
-//    decide it (`at_stream_start`).
+//    start, `bom_matched` counts the bytes of a possible BOM until three bytes
+//    decide it; if it is no BOM, those bytes become the start of `line`.
 // 3. A CR ends a line at once, also as the last byte of a chunk; `skip_lf`
 //    then swallows a LF that starts the next chunk (CRLF split in two).
 //    Waiting for the next byte instead would delay dispatch of `data:x\r\r`.
@@ -123,8 +123,10 @@ pub struct EventDecoder {
 
     // ----- the connection: reset by `finish` -----
     /// The first bytes of the stream have not all been seen, so a BOM may
-    /// still be in progress; `line` holds the BOM bytes matched so far.
+    /// still be in progress.
     at_stream_start: bool,
+    /// How many bytes of a BOM the stream has started with so far.
+    bom_matched: usize,
     /// The last line end was a CR at the very end of a chunk: a LF starting
     /// the next chunk completes that CRLF and is skipped.
     skip_lf: bool,
@@ -194,11 +196,13 @@ impl EventDecoder {
     /// Creates a decoder that refuses events larger than `max_event_size`
     /// bytes.
     ///
-    /// An event's size is the length of its data (each data line's value plus
-    /// one byte for its line break) and of its event type; besides, no single
-    /// line (a comment or an id, say) may make the block exceed the limit. A
-    /// higher limit lets a client accept larger events; a lower one bounds
-    /// the memory an untrusted server can make it hold.
+    /// The limit bounds what the decoder holds for one event: the data read
+    /// so far (each data line's value plus one byte for its line break), the
+    /// event type, and the line being read, whole, field name included. So
+    /// `data: abc` needs a limit of at least 9, and no line of any kind (a
+    /// comment, an id) can be longer than the limit. A higher limit lets a
+    /// client accept larger events; a lower one bounds the memory an
+    /// untrusted server can make it hold.
     ///
     /// # Examples
     ///
@@ -206,11 +210,11 @@ impl EventDecoder {
     /// use bytes::Bytes;
     /// use sse_codec::{DecodeError, EventDecoder};
     ///
-    /// let mut decoder = EventDecoder::with_max_event_size(8);
+    /// let mut decoder = EventDecoder::with_max_event_size(10);
     /// let mut input = Bytes::from("data: far too long\n\ndata: ok\n\n");
     /// assert!(matches!(
     ///     decoder.decode_event(&mut input),
-    ///     Err(DecodeError::EventTooLarge { max: 8 })
+    ///     Err(DecodeError::EventTooLarge { max: 10 })
     /// ));
     /// // The oversized event is skipped; the next one arrives.
     /// assert_eq!(decoder.decode_event(&mut input)?.unwrap().data(), "ok");
@@ -220,6 +224,7 @@ impl EventDecoder {
         EventDecoder {
             max_event_size,
             at_stream_start: true,
+            bom_matched: 0,
             skip_lf: false,
             line: Vec::new(),
             discarding: false,
@@ -396,6 +401,7 @@ impl EventDecoder {
     /// ```
     pub fn finish(&mut self) {
         self.at_stream_start = true;
+        self.bom_matched = 0;
         self.skip_lf = false;
         self.line = Vec::new();
         self.discarding = false;
@@ -477,18 +483,20 @@ impl EventDecoder {
     /// At stream start: matches `rest` against the BOM and returns how many
     /// bytes to consume. Clears `at_stream_start` once the BOM is decided.
     fn strip_bom(&mut self, rest: &[u8]) -> usize {
-        let held = self.line.len();
+        let held = self.bom_matched;
         let n = (parse::BOM.len() - held).min(rest.len());
         if rest[..n] != parse::BOM[held..held + n] {
-            // Not a BOM: the bytes held are the start of the first line.
+            // Not a BOM: the bytes matched so far start the first line (and
+            // count against the limit from the next check on).
+            self.line.extend_from_slice(&parse::BOM[..held]);
+            self.bom_matched = 0;
             self.at_stream_start = false;
             return 0;
         }
-        if held + n == parse::BOM.len() {
-            self.line.clear();
+        self.bom_matched += n;
+        if self.bom_matched == parse::BOM.len() {
+            self.bom_matched = 0;
             self.at_stream_start = false;
-        } else {
-            self.line.extend_from_slice(&rest[..n]);
         }
         n
     }

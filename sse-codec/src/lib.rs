@@ -144,3 +144,8 @@ pub use crate::stream::EventStream;
 
 /// The media type of an event stream, for `Content-Type` and `Accept`.
 pub const MIME_TYPE: &str = "text/event-stream";
+
+/// The workspace README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -76,18 +76,12 @@ pub fn decode(input: &[u8], last_event_id: &str) -> (Vec<Frame>, String, Option<
                 data.push_str(value);
                 data.push('\n');
             }
-            "id" => {
-                if !value.contains('\0') {
-                    id_buffer = value.to_owned();
-                }
-            }
-            "retry" => {
-                if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
-                    let ms = value.parse::<u64>().unwrap_or(u64::MAX);
-                    retry = Some(Duration::from_millis(ms));
-                    block_retry = retry;
-                    frames.push(Frame::Retry(Duration::from_millis(ms)));
-                }
+            "id" if !value.contains('\0') => id_buffer = value.to_owned(),
+            "retry" if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) => {
+                let ms = value.parse::<u64>().unwrap_or(u64::MAX);
+                retry = Some(Duration::from_millis(ms));
+                block_retry = retry;
+                frames.push(Frame::Retry(Duration::from_millis(ms)));
             }
             _ => {}
         }
