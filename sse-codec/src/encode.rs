@@ -139,9 +139,7 @@ impl Event {
         };
         field(EVENT_PREFIX, self.event_type.as_deref())
             + field(ID_PREFIX, self.id.as_deref())
-            + self.retry.map_or(0, |retry| {
-                RETRY_PREFIX.len() + itoa::Buffer::new().format(millis(retry)).len() + EOL.len()
-            })
+            + self.retry.map_or(0, retry_len)
     }
 
     fn put_head(&self, dst: &mut BytesMut) {
@@ -164,17 +162,19 @@ fn put_field(dst: &mut BytesMut, prefix: &[u8], value: &[u8]) {
     dst.put_slice(EOL);
 }
 
+/// Writes a `retry` line, in whole milliseconds.
 fn put_retry(dst: &mut BytesMut, retry: Duration) {
+    let mut digits = itoa::Buffer::new();
     put_field(
         dst,
         RETRY_PREFIX,
-        itoa::Buffer::new().format(millis(retry)).as_bytes(),
+        digits.format(retry.as_millis()).as_bytes(),
     );
 }
 
-/// Whole milliseconds, as the `retry` field counts them.
-fn millis(retry: Duration) -> u128 {
-    retry.as_millis()
+/// Length of the `retry` line [`put_retry`] writes.
+fn retry_len(retry: Duration) -> usize {
+    RETRY_PREFIX.len() + itoa::Buffer::new().format(retry.as_millis()).len() + EOL.len()
 }
 
 // ===== impl Frame =====
@@ -187,9 +187,8 @@ impl Frame {
             Frame::Comment(text) => parse::lines(text.as_bytes())
                 .map(|line| COMMENT_PREFIX.len() + line.len() + EOL.len())
                 .sum(),
-            Frame::Retry(retry) => {
-                RETRY_PREFIX.len() + itoa::Buffer::new().format(millis(*retry)).len() + 2
-            }
+            // The retry line, then a blank line ending its block.
+            Frame::Retry(retry) => retry_len(*retry) + EOL.len(),
         }
     }
 
