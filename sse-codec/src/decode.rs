@@ -165,9 +165,10 @@ pub struct EventDecoder {
     borrowed: bool,
 
     // ----- the EventSource: kept across connections -----
-    /// The spec's "last event ID buffer": set by `id` fields, committed to
-    /// `last_event_id` when a blank line is read.
-    id_buffer: ByteStr,
+    /// The spec's "last event ID buffer" when an `id` field of the current
+    /// block has changed it (`None`: the buffer equals `last_event_id`).
+    /// Moved into `last_event_id` when a blank line is read.
+    pending_id: Option<ByteStr>,
     /// The spec's "last event ID string" of the event source.
     last_event_id: ByteStr,
     /// The reconnection time set by the last valid `retry` field.
@@ -238,7 +239,7 @@ impl EventDecoder {
             event_size: 0,
             block_retry: None,
             borrowed: false,
-            id_buffer: ByteStr::new(),
+            pending_id: None,
             last_event_id: ByteStr::new(),
             retry: None,
         }
@@ -298,7 +299,7 @@ impl EventDecoder {
     /// ```
     pub fn set_last_event_id(&mut self, id: impl Into<ByteStr>) -> &mut Self {
         self.last_event_id = id.into();
-        self.id_buffer = self.last_event_id.clone();
+        self.pending_id = None;
         self
     }
 
@@ -557,7 +558,7 @@ impl EventDecoder {
                 // "If the field value does not contain U+0000 NULL, then set
                 // the last event ID buffer to the field value."
                 if memchr::memchr(0, value).is_none() {
-                    self.id_buffer = ByteStr::from_utf8_lossy(base.slice_ref(value));
+                    self.pending_id = Some(ByteStr::from_utf8_lossy(base.slice_ref(value)));
                     self.borrowed = true;
                 }
             }
@@ -578,7 +579,9 @@ impl EventDecoder {
     fn dispatch(&mut self) -> Option<Event> {
         // 1. The last event ID string takes the buffer's value, even when no
         //    event is dispatched.
-        self.last_event_id = self.id_buffer.clone();
+        if let Some(id) = self.pending_id.take() {
+            self.last_event_id = id;
+        }
         let retry = self.block_retry.take();
         let event_type = mem::take(&mut self.event_type);
         self.event_size = 0;
@@ -645,7 +648,7 @@ impl EventDecoder {
         self.event_type = Bytes::new();
         self.event_size = 0;
         self.block_retry = None;
-        self.id_buffer = self.last_event_id.clone();
+        self.pending_id = None;
     }
 
     /// Copies what must outlive the current chunk (invariant 1).
@@ -659,14 +662,10 @@ impl EventDecoder {
         if !self.event_type.is_empty() {
             self.event_type = Bytes::copy_from_slice(&self.event_type);
         }
-        let shared = self.id_buffer.as_bytes().as_ptr() == self.last_event_id.as_bytes().as_ptr()
-            && self.id_buffer.len() == self.last_event_id.len();
-        self.id_buffer = ByteStr::from(self.id_buffer.as_str());
-        self.last_event_id = if shared {
-            self.id_buffer.clone()
-        } else {
-            ByteStr::from(self.last_event_id.as_str())
-        };
+        if let Some(id) = &mut self.pending_id {
+            *id = ByteStr::from(id.as_str());
+        }
+        self.last_event_id = ByteStr::from(self.last_event_id.as_str());
     }
 }
 
@@ -760,7 +759,7 @@ mod tests {
         assert!(decoder.decode_event(&mut chunk).unwrap().is_none());
         let inside = |p: *const u8| range.contains(&(p as usize));
         assert!(!inside(decoder.event_type.as_ptr()));
-        assert!(!inside(decoder.id_buffer.as_ptr()));
+        assert!(!inside(decoder.pending_id.as_ref().unwrap().as_ptr()));
         assert!(!inside(decoder.data_owned.as_ptr()));
         assert!(decoder.data_lines.is_empty());
     }

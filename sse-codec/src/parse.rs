@@ -40,7 +40,12 @@ pub(crate) struct LineEnd {
 /// LF that may follow.
 #[inline]
 pub(crate) fn find_line_end(buf: &[u8]) -> Option<LineEnd> {
-    let len = memchr::memchr2(b'\r', b'\n', buf)?;
+    // Nearly every event ends with a blank line: test the first byte before
+    // paying for a search.
+    let len = match buf.first()? {
+        b'\r' | b'\n' => 0,
+        _ => memchr::memchr2(b'\r', b'\n', buf)?,
+    };
     if buf[len] == b'\n' {
         return Some(LineEnd {
             len,
@@ -98,15 +103,17 @@ pub(crate) enum Field {
 /// *value*." A line without a colon is a field whose value is empty.
 #[inline]
 pub(crate) fn parse_line(line: &[u8]) -> Line<'_> {
+    // The fields servers send, recognised by prefix without a search.
+    for (prefix, field) in KNOWN_PREFIXES {
+        if let Some(value) = line.strip_prefix(*prefix) {
+            return Line::Field(*field, strip_space(value));
+        }
+    }
     let (name, value) = match memchr::memchr(b':', line) {
         None if line.is_empty() => return Line::Blank,
         None => (line, &line[line.len()..]),
         Some(0) => return Line::Comment(&line[1..]),
-        Some(colon) => {
-            let value = &line[colon + 1..];
-            let value = value.strip_prefix(b" ").unwrap_or(value);
-            (&line[..colon], value)
-        }
+        Some(colon) => (&line[..colon], strip_space(&line[colon + 1..])),
     };
     let field = match name {
         DATA => Field::Data,
@@ -116,6 +123,20 @@ pub(crate) fn parse_line(line: &[u8]) -> Line<'_> {
         _ => Field::Unknown,
     };
     Line::Field(field, value)
+}
+
+/// Each known field name with its colon, most frequent first.
+const KNOWN_PREFIXES: &[(&[u8], Field)] = &[
+    (b"data:", Field::Data),
+    (b"id:", Field::Id),
+    (b"event:", Field::Event),
+    (b"retry:", Field::Retry),
+];
+
+/// "If value starts with a U+0020 SPACE character, remove it from value."
+#[inline]
+fn strip_space(value: &[u8]) -> &[u8] {
+    value.strip_prefix(b" ").unwrap_or(value)
 }
 
 /// Interprets a `retry` value: "If the field value consists of only ASCII

@@ -5,7 +5,7 @@
 //! constructor that relies on a caller's proof. Every constructor states the
 //! invariant it upholds (the habit of `http`'s `byte_str.rs`).
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 
@@ -112,12 +112,13 @@ impl ByteStr {
     /// assert_eq!(s, "a\u{FFFD}b");
     /// ```
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
-        match String::from_utf8_lossy(&bytes) {
-            // SAFETY: `from_utf8_lossy` borrows only when its input is valid
-            // UTF-8, and its input is `bytes`.
-            Cow::Borrowed(_) => unsafe { Self::from_utf8_unchecked(bytes) },
-            Cow::Owned(repaired) => Self::from(repaired),
+        // `from_utf8` is much faster than the lossy iterator on valid input,
+        // the case that matters.
+        if std::str::from_utf8(&bytes).is_ok() {
+            // Invariant: just checked.
+            return ByteStr { bytes };
         }
+        Self::from(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Wraps `bytes` without checking that they are UTF-8.
