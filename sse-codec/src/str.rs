@@ -1,9 +1,9 @@
 //! [`ByteStr`]: a [`Bytes`] known to be UTF-8.
 //!
 //! This is the only module of the crate with `unsafe` code: one block that
-//! views the validated bytes as `str` without validating them again, and the
-//! constructor that relies on a caller's proof. Every constructor states the
-//! invariant it upholds (the habit of `http`'s `byte_str.rs`).
+//! views the validated bytes as `str` without validating them again. Every
+//! constructor states how it upholds the invariant that makes this sound (the
+//! habit of `http`'s `byte_str.rs`).
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -119,22 +119,6 @@ impl ByteStr {
             return ByteStr { bytes };
         }
         Self::from(String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    /// Wraps `bytes` without checking that they are UTF-8.
-    ///
-    /// # Safety
-    ///
-    /// `bytes` must contain valid UTF-8. Debug builds check it and panic
-    /// otherwise.
-    #[inline]
-    pub(crate) unsafe fn from_utf8_unchecked(bytes: Bytes) -> Self {
-        debug_assert!(
-            std::str::from_utf8(&bytes).is_ok(),
-            "ByteStr::from_utf8_unchecked called with invalid UTF-8"
-        );
-        // Invariant: guaranteed by the caller.
-        ByteStr { bytes }
     }
 
     /// Views the string as `&str`.
