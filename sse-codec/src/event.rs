@@ -141,10 +141,19 @@ impl Event {
 
 /// Stores CR and CRLF line breaks as LF and counts the lines.
 fn normalize_data(data: ByteStr) -> (ByteStr, usize) {
-    if memchr::memchr(b'\r', data.as_bytes()).is_none() {
-        let lines = memchr::memchr_iter(b'\n', data.as_bytes()).count() + 1;
-        return (data, lines);
+    let mut lines = 1;
+    for i in memchr::memchr2_iter(b'\r', b'\n', data.as_bytes()) {
+        if data.as_bytes()[i] == b'\r' {
+            return normalize_cr(&data);
+        }
+        lines += 1;
     }
+    (data, lines)
+}
+
+/// The slow path of [`normalize_data`], for data with a CR.
+#[cold]
+fn normalize_cr(data: &str) -> (ByteStr, usize) {
     let joined = data.replace("\r\n", "\n").replace('\r', "\n");
     let lines = memchr::memchr_iter(b'\n', joined.as_bytes()).count() + 1;
     (ByteStr::from(joined), lines)
@@ -183,11 +192,11 @@ pub struct EventBuilder {
 impl EventBuilder {
     /// Sets the data. Line breaks (CR, LF, CRLF) become separate `data:`
     /// lines on the wire and are stored as LF. Data is never invalid.
-    pub fn data(self, data: impl Into<ByteStr>) -> Self {
-        self.and_then(|mut event| {
+    pub fn data(mut self, data: impl Into<ByteStr>) -> Self {
+        if let Ok(event) = &mut self.inner {
             (event.data, event.data_lines) = normalize_data(data.into());
-            Ok(event)
-        })
+        }
+        self
     }
 
     /// Sets the data to `value` serialized as JSON, written straight into the
@@ -215,13 +224,11 @@ impl EventBuilder {
     #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json_data<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
         use bytes::BufMut;
-        self.and_then(|mut event| {
-            let mut writer = bytes::BytesMut::new().writer();
-            serde_json::to_writer(&mut writer, value).map_err(InvalidFieldKind::Json)?;
-            let json = ByteStr::from_utf8_lossy(writer.into_inner().freeze());
-            (event.data, event.data_lines) = normalize_data(json);
-            Ok(event)
-        })
+        let mut writer = bytes::BytesMut::new().writer();
+        match serde_json::to_writer(&mut writer, value) {
+            Ok(()) => self.data(ByteStr::from_utf8_lossy(writer.into_inner().freeze())),
+            Err(err) => self.fail(InvalidFieldKind::Json(err)),
+        }
     }
 
     /// Sets the event type (the `event` field), which selects the listener a
@@ -231,16 +238,16 @@ impl EventBuilder {
     /// # Errors
     ///
     /// [`build`](Self::build) fails if the type contains CR or LF.
-    pub fn event_type(self, event_type: impl Into<ByteStr>) -> Self {
-        self.and_then(|mut event| {
-            let event_type = event_type.into();
-            if memchr::memchr2(b'\r', b'\n', event_type.as_bytes()).is_some() {
-                return Err(InvalidFieldKind::EventTypeLineBreak.into());
-            }
+    pub fn event_type(mut self, event_type: impl Into<ByteStr>) -> Self {
+        let event_type = event_type.into();
+        if memchr::memchr2(b'\r', b'\n', event_type.as_bytes()).is_some() {
+            return self.fail(InvalidFieldKind::EventTypeLineBreak);
+        }
+        if let Ok(event) = &mut self.inner {
             event.event_type =
                 Some(event_type).filter(|t| !t.is_empty() && *t != DEFAULT_EVENT_TYPE);
-            Ok(event)
-        })
+        }
+        self
     }
 
     /// Sets the id (the `id` field). A browser remembers it as the last event
@@ -250,27 +257,27 @@ impl EventBuilder {
     /// # Errors
     ///
     /// [`build`](Self::build) fails if the id contains CR, LF or NUL.
-    pub fn id(self, id: impl Into<ByteStr>) -> Self {
-        self.and_then(|mut event| {
-            let id = id.into();
-            if memchr::memchr2(b'\r', b'\n', id.as_bytes()).is_some() {
-                return Err(InvalidFieldKind::IdLineBreak.into());
-            }
-            if memchr::memchr(0, id.as_bytes()).is_some() {
-                return Err(InvalidFieldKind::IdNul.into());
-            }
+    pub fn id(mut self, id: impl Into<ByteStr>) -> Self {
+        let id = id.into();
+        if let Some(i) = memchr::memchr3(b'\r', b'\n', 0, id.as_bytes()) {
+            return self.fail(match id.as_bytes()[i] {
+                0 => InvalidFieldKind::IdNul,
+                _ => InvalidFieldKind::IdLineBreak,
+            });
+        }
+        if let Ok(event) = &mut self.inner {
             event.id = Some(id);
-            Ok(event)
-        })
+        }
+        self
     }
 
     /// Sets the reconnection time a browser waits before reconnecting (the
     /// `retry` field), written in whole milliseconds.
-    pub fn retry(self, retry: Duration) -> Self {
-        self.and_then(|mut event| {
+    pub fn retry(mut self, retry: Duration) -> Self {
+        if let Ok(event) = &mut self.inner {
             event.retry = Some(retry);
-            Ok(event)
-        })
+        }
+        self
     }
 
     /// Finishes the event.
@@ -282,10 +289,12 @@ impl EventBuilder {
         self.inner
     }
 
-    fn and_then(self, f: impl FnOnce(Event) -> Result<Event, InvalidField>) -> Self {
-        EventBuilder {
-            inner: self.inner.and_then(f),
+    /// Keeps the first error: a builder that already failed stays as it is.
+    fn fail(mut self, kind: InvalidFieldKind) -> Self {
+        if self.inner.is_ok() {
+            self.inner = Err(kind.into());
         }
+        self
     }
 }
 
