@@ -49,35 +49,37 @@ fn build(fields: &Fields) -> Event {
     b.build().unwrap()
 }
 
-/// Encodes events into a reused buffer; returns the bytes written.
+/// Writes each item into a reused buffer with `write`, flushing it past
+/// `FLUSH` as a server writing to a socket would; returns the bytes written.
+fn write_all<T>(
+    items: &[T],
+    buf: &mut BytesMut,
+    mut write: impl FnMut(&T, &mut BytesMut),
+) -> usize {
+    let mut written = 0;
+    for item in items {
+        write(item, buf);
+        if buf.len() > FLUSH {
+            written += buf.len();
+            buf.clear();
+        }
+    }
+    written + std::mem::take(buf).len()
+}
+
+/// Built events, encoded.
 fn ours(events: &[Event], buf: &mut BytesMut) -> usize {
-    let mut written = 0;
-    for event in events {
-        event.encode(buf);
-        if buf.len() > FLUSH {
-            written += buf.len();
-            buf.clear();
-        }
-    }
-    written + std::mem::take(buf).len()
+    write_all(events, buf, Event::encode)
 }
 
+/// Built from shared field values (`ByteStr`, no copy), then encoded.
 fn ours_from_fields(fields: &[Fields], buf: &mut BytesMut) -> usize {
-    let mut written = 0;
-    for f in fields {
-        build(f).encode(buf);
-        if buf.len() > FLUSH {
-            written += buf.len();
-            buf.clear();
-        }
-    }
-    written + std::mem::take(buf).len()
+    write_all(fields, buf, |f, buf| build(f).encode(buf))
 }
 
-/// From `&str` field values, as the other crates take them.
+/// Built from `&str` field values, as the other crates take them.
 fn ours_from_str(fields: &[Fields], buf: &mut BytesMut) -> usize {
-    let mut written = 0;
-    for (t, id, data) in fields {
+    write_all(fields, buf, |(t, id, data), buf| {
         let mut b = Event::builder().data(data.as_str());
         if let Some(t) = t {
             b = b.event_type(t.as_str());
@@ -86,42 +88,47 @@ fn ours_from_str(fields: &[Fields], buf: &mut BytesMut) -> usize {
             b = b.id(id.as_str());
         }
         b.build().unwrap().encode(buf);
-        if buf.len() > FLUSH {
-            written += buf.len();
-            buf.clear();
-        }
-    }
-    written + std::mem::take(buf).len()
+    })
 }
 
+/// The bytes each event encodes to, copied: the physical limit.
 fn copy_baseline(encoded: &[Bytes], buf: &mut BytesMut) -> usize {
-    let mut written = 0;
-    for bytes in encoded {
-        buf.extend_from_slice(bytes);
-        if buf.len() > FLUSH {
-            written += buf.len();
-            buf.clear();
-        }
-    }
-    written + std::mem::take(buf).len()
+    write_all(encoded, buf, |bytes, buf| buf.extend_from_slice(bytes))
+}
+
+/// Builds a framework's event from the fields with its own setters.
+fn framework_events<E>(
+    fields: &[Fields],
+    new: impl Fn() -> E,
+    event: impl Fn(E, &str) -> E,
+    id: impl Fn(E, &str) -> E,
+    data: impl Fn(E, &str) -> E,
+) -> Vec<Result<E, Infallible>> {
+    fields
+        .iter()
+        .map(|(t, i, d)| {
+            let mut e = new();
+            if let Some(t) = t {
+                e = event(e, t);
+            }
+            if let Some(i) = i {
+                e = id(e, i);
+            }
+            Ok(data(e, d))
+        })
+        .collect()
 }
 
 fn axum_sse(rt: &tokio::runtime::Runtime, fields: &[Fields]) -> usize {
     use axum::response::{sse, IntoResponse};
     // axum encodes each field as it is set, so building is encoding.
-    let events: Vec<Result<sse::Event, Infallible>> = fields
-        .iter()
-        .map(|(t, id, data)| {
-            let mut e = sse::Event::default();
-            if let Some(t) = t {
-                e = e.event(t.as_str());
-            }
-            if let Some(id) = id {
-                e = e.id(id.as_str());
-            }
-            Ok(e.data(data.as_str()))
-        })
-        .collect();
+    let events = framework_events(
+        fields,
+        sse::Event::default,
+        |e, t| e.event(t),
+        |e, id| e.id(id),
+        |e, data| e.data(data),
+    );
     let body = sse::Sse::new(stream::iter(events))
         .into_response()
         .into_body();
@@ -129,23 +136,16 @@ fn axum_sse(rt: &tokio::runtime::Runtime, fields: &[Fields]) -> usize {
 }
 
 fn warp_sse(rt: &tokio::runtime::Runtime, fields: &[Fields]) -> usize {
+    use warp::sse;
     use warp::Reply;
-    let events: Vec<Result<warp::sse::Event, Infallible>> = fields
-        .iter()
-        .map(|(t, id, data)| {
-            let mut e = warp::sse::Event::default();
-            if let Some(t) = t {
-                e = e.event(t.as_str());
-            }
-            if let Some(id) = id {
-                e = e.id(id.as_str());
-            }
-            Ok(e.data(data.as_str()))
-        })
-        .collect();
-    let body = warp::sse::reply(stream::iter(events))
-        .into_response()
-        .into_body();
+    let events = framework_events(
+        fields,
+        sse::Event::default,
+        |e, t| e.event(t),
+        |e, id| e.id(id),
+        |e, data| e.data(data),
+    );
+    let body = sse::reply(stream::iter(events)).into_response().into_body();
     rt.block_on(poll_body(body))
 }
 

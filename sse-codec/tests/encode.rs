@@ -20,40 +20,34 @@ fn decode(bytes: &[u8]) -> Vec<Out> {
     decode_chunks(sse_codec::EventDecoder::new(), [bytes]).out
 }
 
+/// `event` encodes to exactly `wire`, which decodes back to `event` alone.
+fn assert_wire(event: Event, wire: &str) {
+    assert_eq!(encoded(&event), wire);
+    assert_eq!(
+        decode(wire.as_bytes()),
+        vec![Out::Frame(Frame::Event(event))]
+    );
+}
+
 #[test]
 fn data_only() {
-    assert_eq!(encoded(&Event::new("hello")), "data: hello\n\n");
+    assert_wire(Event::new("hello"), "data: hello\n\n");
 }
 
 #[test]
 fn empty_data_is_still_an_event() {
     // A browser dispatches `data: ` with empty data; axum's encoder drops it.
-    let event = Event::new("");
-    assert_eq!(encoded(&event), "data: \n\n");
-    assert_eq!(
-        decode(&encoded(&event)),
-        vec![Out::Frame(Frame::Event(event))]
-    );
+    assert_wire(Event::new(""), "data: \n\n");
 }
 
 #[test]
 fn data_with_leading_space_keeps_it() {
-    let event = Event::new(" indented");
-    assert_eq!(encoded(&event), "data:  indented\n\n");
-    assert_eq!(
-        decode(&encoded(&event)),
-        vec![Out::Frame(Frame::Event(event))]
-    );
+    assert_wire(Event::new(" indented"), "data:  indented\n\n");
 }
 
 #[test]
 fn data_with_trailing_newline_keeps_it() {
-    let event = Event::new("line\n");
-    assert_eq!(encoded(&event), "data: line\ndata: \n\n");
-    assert_eq!(
-        decode(&encoded(&event)),
-        vec![Out::Frame(Frame::Event(event))]
-    );
+    assert_wire(Event::new("line\n"), "data: line\ndata: \n\n");
 }
 
 #[test]

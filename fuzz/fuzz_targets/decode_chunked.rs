@@ -1,0 +1,40 @@
+//! Arbitrary bytes and split points give the same frames, errors and final
+//! state as the same bytes in one chunk.
+#![no_main]
+
+use bytes::Bytes;
+use libfuzzer_sys::fuzz_target;
+use sse_codec::{DecodeError, EventDecoder, Frame};
+
+fn decode<'a>(max: usize, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Option<Frame>>, Option<String>) {
+    let mut decoder = EventDecoder::with_max_event_size(max);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut chunk = Bytes::copy_from_slice(chunk);
+        loop {
+            match decoder.decode_frame(&mut chunk) {
+                Ok(Some(frame)) => out.push(Some(frame)),
+                Ok(None) => break,
+                Err(DecodeError::EventTooLarge { .. }) => out.push(None),
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+    decoder.finish();
+    (out, decoder.last_event_id().map(str::to_owned))
+}
+
+fuzz_target!(|input: (u8, Vec<u16>, &[u8])| {
+    let (max, cuts, bytes) = input;
+    let max = if max == 255 { usize::MAX } else { usize::from(max) };
+    let mut cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c) % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        chunks.push(&bytes[start..cut]);
+        start = cut;
+    }
+    chunks.push(&bytes[start..]);
+    assert_eq!(decode(max, chunks.into_iter()), decode(max, std::iter::once(bytes)));
+});
