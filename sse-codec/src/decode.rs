@@ -520,7 +520,7 @@ impl EventDecoder {
     fn check_line(&mut self, len: usize, mid_line: bool) -> Result<(), DecodeError> {
         // A blank line adds nothing; it must get through to end the block even
         // if the limit was lowered below what the block already holds.
-        if len == 0 || self.event_size + len <= self.max_event_size {
+        if len == 0 || self.event_size.saturating_add(len) <= self.max_event_size {
             return Ok(());
         }
         self.drop_block();
@@ -678,7 +678,7 @@ fn reserve_bounded(buf: &mut Vec<u8>, additional: usize, other: &mut Vec<u8>, ma
     if needed <= buf.capacity() {
         return;
     }
-    if needed + other.capacity() > max {
+    if needed.saturating_add(other.capacity()) > max {
         other.shrink_to_fit();
     }
     let budget = max.saturating_sub(other.capacity()).max(needed);
