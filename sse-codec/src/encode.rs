@@ -132,6 +132,13 @@ impl Event {
         }
     }
 
+    /// Whether [`to_buf`](Self::to_buf) saves a copy worth more than the
+    /// extra chunks it makes.
+    #[cfg(feature = "stream")]
+    pub(crate) fn is_zero_copy_worthy(&self) -> bool {
+        self.data_lines == 1 && self.data.len() >= crate::encode_stream::ZERO_COPY_MIN
+    }
+
     /// Length of the `event`, `id` and `retry` lines.
     fn head_len(&self) -> usize {
         let field = |prefix: &[u8], value: Option<&str>| {
@@ -253,10 +260,22 @@ pub struct EncodedEvent {
 
 impl EncodedEvent {
     /// The parts of the encoding, in order, skipping empty ones.
-    pub fn into_parts(self) -> impl Iterator<Item = Bytes> {
-        [self.head, self.data, Bytes::from_static(self.tail)]
-            .into_iter()
-            .filter(|part| !part.is_empty())
+    pub fn into_parts(mut self) -> impl Iterator<Item = Bytes> {
+        std::iter::from_fn(move || self.next_part())
+    }
+
+    /// Takes the next non-empty part.
+    pub(crate) fn next_part(&mut self) -> Option<Bytes> {
+        if !self.head.is_empty() {
+            return Some(std::mem::take(&mut self.head));
+        }
+        if !self.data.is_empty() {
+            return Some(std::mem::take(&mut self.data));
+        }
+        if !self.tail.is_empty() {
+            return Some(Bytes::from_static(std::mem::take(&mut self.tail)));
+        }
+        None
     }
 }
 

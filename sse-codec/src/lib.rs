@@ -64,6 +64,7 @@
 //! Name | Description | Default?
 //! ---|---|---
 //! `json` | [`EventBuilder::json_data`], serializing with `serde_json` straight into the data buffer | No
+//! `stream` | `KeepAlive` and `EncodeStream`: a stream of events as body chunks with keep-alive comments (tokio time) | No
 //!
 //! # Spec conformance
 //!
@@ -128,6 +129,8 @@
 
 mod decode;
 mod encode;
+#[cfg(feature = "stream")]
+mod encode_stream;
 mod error;
 mod event;
 mod parse;
@@ -137,6 +140,9 @@ mod stream;
 
 pub use crate::decode::{EventDecoder, DEFAULT_MAX_EVENT_SIZE};
 pub use crate::encode::{EncodedEvent, EventEncoder, KEEP_ALIVE};
+#[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
+pub use crate::encode_stream::{EncodeStream, KeepAlive, ZERO_COPY_MIN};
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
 pub use crate::str::ByteStr;

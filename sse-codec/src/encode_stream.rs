@@ -1,0 +1,185 @@
+//! [`EncodeStream`]: a stream of events as a stream of body chunks, with
+//! keep-alive comments. Feature `stream`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+
+use crate::encode::EncodedEvent;
+use crate::event::Frame;
+use crate::str::ByteStr;
+
+/// Events whose data is a single line at least this long are written without
+/// copying the data: as three chunks (head, data, `\n\n`) instead of one.
+pub const ZERO_COPY_MIN: usize = 16 * 1024;
+
+/// When and what to send to keep an idle event stream's connection open.
+///
+/// Proxies and load balancers close connections that stay silent; browsers
+/// and clients cannot tell a silent server from a dead one. A comment line is
+/// ignored by every `EventSource`, so [`EncodeStream`] sends one whenever no
+/// event has gone out for [`interval`](Self::interval).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_codec::KeepAlive;
+///
+/// let keep_alive = KeepAlive::new().interval(Duration::from_secs(30)).text("ping");
+/// assert_eq!(keep_alive.interval_duration(), Duration::from_secs(30));
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct KeepAlive {
+    comment: Bytes,
+    interval: Duration,
+}
+
+impl KeepAlive {
+    /// The default interval, 15 seconds (what axum and the HTML standard's
+    /// example use).
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
+
+    /// An empty comment line (`:\n`) every 15 seconds of silence.
+    pub fn new() -> Self {
+        KeepAlive {
+            comment: Bytes::from_static(crate::encode::KEEP_ALIVE),
+            interval: Self::DEFAULT_INTERVAL,
+        }
+    }
+
+    /// Sends the keep-alive after `interval` without an event.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Sends `text` as the comment (one comment line per line of it).
+    pub fn text(mut self, text: impl Into<ByteStr>) -> Self {
+        self.comment = Frame::Comment(text.into()).to_bytes();
+        self
+    }
+
+    /// The interval of silence after which the keep-alive is sent.
+    pub fn interval_duration(&self) -> Duration {
+        self.interval
+    }
+
+    /// The bytes sent as the keep-alive.
+    pub fn comment_bytes(&self) -> &Bytes {
+        &self.comment
+    }
+}
+
+impl Default for KeepAlive {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pin_project! {
+    /// Encodes a stream of events (or [`Frame`]s) into a stream of body
+    /// chunks, one chunk per event as soon as it is yielded, and sends a
+    /// keep-alive comment after each [`KeepAlive::interval`] of silence.
+    ///
+    /// An error from the event stream is passed on as it is, and the adapter
+    /// above decides what it means (the framework adapters end the response).
+    /// Large single-line events ([`ZERO_COPY_MIN`] bytes of data or more) go
+    /// out as three chunks that share the data instead of copying it.
+    ///
+    /// The keep-alive timer needs a tokio runtime with time enabled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use sse_codec::{EncodeStream, Event};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let events = stream::iter([Ok::<_, std::io::Error>(Event::new("hi"))]);
+    /// let chunks: Vec<_> = EncodeStream::new(events).collect().await;
+    /// assert_eq!(chunks[0].as_ref().unwrap(), "data: hi\n\n");
+    /// # });
+    /// ```
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct EncodeStream<S> {
+        #[pin]
+        events: S,
+        keep_alive: Option<(KeepAlive, Pin<Box<Sleep>>)>,
+        // The rest of a large event being written without a copy.
+        pending: Option<EncodedEvent>,
+    }
+}
+
+impl<S> EncodeStream<S> {
+    /// Encodes `events`, without keep-alive.
+    pub fn new(events: S) -> Self {
+        EncodeStream {
+            events,
+            keep_alive: None,
+            pending: None,
+        }
+    }
+
+    /// Sends keep-alive comments as `keep_alive` says.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with time enabled (the timer starts here).
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        let sleep = Box::pin(tokio::time::sleep(keep_alive.interval));
+        self.keep_alive = Some((keep_alive, sleep));
+        self
+    }
+}
+
+impl<S, T, E> Stream for EncodeStream<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Into<Frame>,
+{
+    type Item = Result<Bytes, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if let Some(part) = this.pending.as_mut().and_then(EncodedEvent::next_part) {
+            return Poll::Ready(Some(Ok(part)));
+        }
+        *this.pending = None;
+        match this.events.poll_next(cx) {
+            Poll::Ready(Some(Ok(item))) => {
+                if let Some((keep_alive, sleep)) = this.keep_alive {
+                    sleep.as_mut().reset(Instant::now() + keep_alive.interval);
+                }
+                let chunk = match item.into() {
+                    Frame::Event(event) if event.is_zero_copy_worthy() => {
+                        let mut encoded = event.to_buf();
+                        let head = encoded.next_part();
+                        *this.pending = Some(encoded);
+                        head.unwrap_or_default()
+                    }
+                    frame => frame.to_bytes(),
+                };
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                let Some((keep_alive, sleep)) = this.keep_alive else {
+                    return Poll::Pending;
+                };
+                ready!(sleep.as_mut().poll(cx));
+                sleep.as_mut().reset(Instant::now() + keep_alive.interval);
+                Poll::Ready(Some(Ok(keep_alive.comment.clone())))
+            }
+        }
+    }
+}
