@@ -1,6 +1,7 @@
 //! [`EncodeStream`]: a stream of events as a stream of body chunks, with
 //! keep-alive comments. Feature `stream`.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -12,7 +13,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use crate::encode::EncodedEvent;
-use crate::event::Frame;
+use crate::event::{Event, Frame};
 use crate::str::ByteStr;
 
 /// Events whose data is a single line at least this long are written without
@@ -84,13 +85,53 @@ impl Default for KeepAlive {
     }
 }
 
+/// An item [`EncodeStream`] can encode: an [`Event`] or a [`Frame`], or a
+/// `Result` of either (fallible streams).
+pub trait IntoFrameResult {
+    /// The error of a fallible item.
+    type Error;
+
+    /// The frame to encode, or the error.
+    ///
+    /// # Errors
+    ///
+    /// The item's own error.
+    fn into_frame_result(self) -> Result<Frame, Self::Error>;
+}
+
+impl IntoFrameResult for Event {
+    type Error = Infallible;
+
+    fn into_frame_result(self) -> Result<Frame, Infallible> {
+        Ok(Frame::Event(self))
+    }
+}
+
+impl IntoFrameResult for Frame {
+    type Error = Infallible;
+
+    fn into_frame_result(self) -> Result<Frame, Infallible> {
+        Ok(self)
+    }
+}
+
+impl<T: Into<Frame>, E> IntoFrameResult for Result<T, E> {
+    type Error = E;
+
+    fn into_frame_result(self) -> Result<Frame, E> {
+        self.map(Into::into)
+    }
+}
+
 pin_project! {
     /// Encodes a stream of events (or [`Frame`]s) into a stream of body
     /// chunks, one chunk per event as soon as it is yielded, and sends a
     /// keep-alive comment after each [`KeepAlive::interval`] of silence.
     ///
-    /// An error from the event stream is passed on as it is, and the adapter
-    /// above decides what it means (the framework adapters end the response).
+    /// An error from the event stream is passed on as it is, or, after
+    /// [`end_on_error`](Self::end_on_error), ends the stream (the framework
+    /// adapters do that, so the response body ends cleanly and the client
+    /// reconnects).
     /// Large single-line events ([`ZERO_COPY_MIN`] bytes of data or more) go
     /// out as three chunks that share the data instead of copying it.
     ///
@@ -116,6 +157,8 @@ pin_project! {
         keep_alive: Option<(KeepAlive, Pin<Box<Sleep>>)>,
         // The rest of a large event being written without a copy.
         pending: Option<EncodedEvent>,
+        end_on_error: bool,
+        done: bool,
     }
 }
 
@@ -126,7 +169,20 @@ impl<S> EncodeStream<S> {
             events,
             keep_alive: None,
             pending: None,
+            end_on_error: false,
+            done: false,
         }
+    }
+
+    /// Ends the stream at the first error from the event stream, dropping
+    /// the error, instead of yielding it.
+    ///
+    /// A response body that ends cleanly is what an `EventSource` needs to
+    /// reconnect; a body that fails aborts the connection instead. To tell
+    /// the client about an error, send it as an event before ending.
+    pub fn end_on_error(mut self) -> Self {
+        self.end_on_error = true;
+        self
     }
 
     /// Sends keep-alive comments as `keep_alive` says.
@@ -141,12 +197,12 @@ impl<S> EncodeStream<S> {
     }
 }
 
-impl<S, T, E> Stream for EncodeStream<S>
+impl<S> Stream for EncodeStream<S>
 where
-    S: Stream<Item = Result<T, E>>,
-    T: Into<Frame>,
+    S: Stream,
+    S::Item: IntoFrameResult,
 {
-    type Item = Result<Bytes, E>;
+    type Item = Result<Bytes, <S::Item as IntoFrameResult>::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
@@ -154,12 +210,19 @@ where
             return Poll::Ready(Some(Ok(part)));
         }
         *this.pending = None;
-        match this.events.poll_next(cx) {
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        match this
+            .events
+            .poll_next(cx)
+            .map(|item| item.map(IntoFrameResult::into_frame_result))
+        {
             Poll::Ready(Some(Ok(item))) => {
                 if let Some((keep_alive, sleep)) = this.keep_alive {
                     sleep.as_mut().reset(Instant::now() + keep_alive.interval);
                 }
-                let chunk = match item.into() {
+                let chunk = match item {
                     Frame::Event(event) if event.is_zero_copy_worthy() => {
                         let mut encoded = event.to_buf();
                         let head = encoded.next_part();
@@ -170,8 +233,15 @@ where
                 };
                 Poll::Ready(Some(Ok(chunk)))
             }
+            Poll::Ready(Some(Err(_))) if *this.end_on_error => {
+                *this.done = true;
+                Poll::Ready(None)
+            }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                *this.done = true;
+                Poll::Ready(None)
+            }
             Poll::Pending => {
                 let Some((keep_alive, sleep)) = this.keep_alive else {
                     return Poll::Pending;

@@ -142,7 +142,7 @@ pub use crate::decode::{EventDecoder, DEFAULT_MAX_EVENT_SIZE};
 pub use crate::encode::{EncodedEvent, EventEncoder, KEEP_ALIVE};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-pub use crate::encode_stream::{EncodeStream, KeepAlive, ZERO_COPY_MIN};
+pub use crate::encode_stream::{EncodeStream, IntoFrameResult, KeepAlive, ZERO_COPY_MIN};
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
 pub use crate::str::ByteStr;
@@ -151,7 +151,31 @@ pub use crate::stream::EventStream;
 /// The media type of an event stream, for `Content-Type` and `Accept`.
 pub const MIME_TYPE: &str = "text/event-stream";
 
-/// The workspace README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+/// The request header in which a reconnecting client sends the last event ID
+/// it saw (lowercase, as HTTP/2 requires).
+pub const LAST_EVENT_ID: &str = "last-event-id";
+
+/// Reads the value of a `Last-Event-ID` request header.
+///
+/// A browser sends the last event ID string UTF-8 encoded, and only when it
+/// is not empty; an id can never contain NUL (the decoder ignores such `id`
+/// fields). So a value that is empty, not UTF-8, or contains NUL is no last
+/// event ID: `None`, never an error.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::parse_last_event_id;
+///
+/// assert_eq!(parse_last_event_id(b"42"), Some("42"));
+/// assert_eq!(parse_last_event_id("caf\u{e9}".as_bytes()), Some("caf\u{e9}"));
+/// assert_eq!(parse_last_event_id(b""), None);
+/// assert_eq!(parse_last_event_id(b"\xFF"), None);
+/// assert_eq!(parse_last_event_id(b"4\x002"), None);
+/// ```
+pub fn parse_last_event_id(value: &[u8]) -> Option<&str> {
+    if value.is_empty() || memchr::memchr(0, value).is_some() {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
+}

@@ -103,6 +103,27 @@ async fn errors_are_passed_on_and_frames_encoded() {
 }
 
 #[tokio::test]
+async fn end_on_error_ends_the_stream_cleanly() {
+    let items = stream::iter(vec![
+        Ok(Event::new("a")),
+        Err(std::io::Error::other("boom")),
+        Ok(Event::new("never sent")),
+    ]);
+    let out: Vec<_> = EncodeStream::new(items).end_on_error().collect().await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].as_ref().unwrap(), "data: a\n\n");
+}
+
+#[tokio::test]
+async fn infallible_streams_of_events() {
+    let out: Vec<_> = EncodeStream::new(stream::iter([Event::new("a"), Event::new("b")]))
+        .collect()
+        .await;
+    let out: Vec<Bytes> = out.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(out, ["data: a\n\n", "data: b\n\n"]);
+}
+
+#[tokio::test]
 async fn large_single_line_data_is_not_copied() {
     let payload = Bytes::from(vec![b'x'; ZERO_COPY_MIN]);
     let event = Event::builder()

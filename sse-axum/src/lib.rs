@@ -1,0 +1,208 @@
+//! Server-Sent Events responses for [axum](https://docs.rs/axum), encoded by
+//! the spec-exact [`sse_codec`].
+//!
+//! The names mirror `axum::response::sse` ([`Sse`], [`KeepAlive`], [`Event`]),
+//! so switching is a change of `use`. What changes:
+//!
+//! - every event is checked when it is built: an id or event type that would
+//!   inject a field is an error, never a silently corrupted stream; data with
+//!   CR, LF or CRLF becomes several `data:` lines; an event with empty data is
+//!   still sent (a browser dispatches it);
+//! - responses carry `Cache-Control: no-cache, no-transform` and
+//!   `X-Accel-Buffering: no`, so proxies and nginx pass events through at
+//!   once;
+//! - an error from the event stream ends the response cleanly (the client sees
+//!   the end of the body and reconnects) instead of aborting the connection;
+//! - [`LastEventId`] extracts the `Last-Event-ID` header a reconnecting client
+//!   sends, and never rejects a request.
+//!
+//! This crate holds no SSE syntax: encoding, keep-alive and the header rule
+//! live in `sse-codec`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::{routing::get, Router};
+//! use futures_util::stream::{self, Stream};
+//! use sse_axum::{Event, KeepAlive, LastEventId, Sse};
+//!
+//! async fn events(LastEventId(last): LastEventId) -> Sse<impl Stream<Item = Event>> {
+//!     let start: u64 = last.and_then(|id| id.parse().ok()).map_or(0, |id: u64| id + 1);
+//!     let events = stream::iter(start..start + 3).map(|n| {
+//!         Event::builder().id(n.to_string()).data(format!("tick {n}")).build().unwrap()
+//!     });
+//!     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+//! }
+//!
+//! let _app: Router = Router::new().route("/events", get(events));
+//! # use futures_util::StreamExt;
+//! ```
+//!
+//! # Errors in the event stream
+//!
+//! A stream of `Result<Event, E>` ends the response at the first `Err`. To
+//! tell the client what went wrong, turn the error into an event first:
+//!
+//! ```
+//! use futures_util::{Stream, StreamExt};
+//! use sse_axum::Event;
+//!
+//! fn with_error_events(
+//!     events: impl Stream<Item = Result<Event, std::io::Error>>,
+//! ) -> impl Stream<Item = Event> {
+//!     events.map(|item| {
+//!         item.unwrap_or_else(|err| {
+//!             Event::builder().event_type("error").data(err.to_string()).build().unwrap()
+//!         })
+//!     })
+//! }
+//! # let _ = with_error_events(futures_util::stream::empty());
+//! ```
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+use std::convert::Infallible;
+
+use axum_core::body::Body;
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use futures_core::Stream;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::request::Parts;
+use sse_codec::{EncodeStream, IntoFrameResult};
+
+pub use sse_codec::{Event, EventBuilder, Frame, InvalidField, KeepAlive};
+
+/// The value of the `X-Accel-Buffering` header, which tells nginx not to
+/// buffer the response.
+const X_ACCEL_BUFFERING: &str = "x-accel-buffering";
+
+/// An SSE response: a stream of events sent as `text/event-stream`.
+///
+/// The stream's items may be [`Event`]s, [`Frame`]s (to send comments or a
+/// bare `retry`), or `Result`s of either; the first `Err` ends the response
+/// cleanly. Each event is sent as its own body chunk as soon as the stream
+/// yields it.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::stream;
+/// use sse_axum::{Event, Sse};
+///
+/// let response = Sse::new(stream::iter([Event::new("hello")]));
+/// # let _ = response;
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct Sse<S> {
+    stream: S,
+    keep_alive: Option<KeepAlive>,
+}
+
+impl<S> Sse<S> {
+    /// A response that sends the events of `stream`, without keep-alive.
+    pub fn new(stream: S) -> Self {
+        Sse {
+            stream,
+            keep_alive: None,
+        }
+    }
+
+    /// Sends a keep-alive comment after each [`KeepAlive::interval`] without
+    /// an event.
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        self.keep_alive = Some(keep_alive);
+        self
+    }
+}
+
+impl<S> IntoResponse for Sse<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: IntoFrameResult,
+{
+    fn into_response(self) -> Response {
+        let mut chunks = EncodeStream::new(self.stream).end_on_error();
+        if let Some(keep_alive) = self.keep_alive {
+            chunks = chunks.keep_alive(keep_alive);
+        }
+        // With `end_on_error` no error reaches the body.
+        let body = Body::from_stream(NoErrors { inner: chunks });
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(sse_codec::MIME_TYPE));
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, no-transform"),
+        );
+        headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+        response
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Gives a stream that never yields an error an error type the body
+    /// accepts.
+    struct NoErrors<S> {
+        #[pin]
+        inner: S,
+    }
+}
+
+impl<S, T, E> Stream for NoErrors<S>
+where
+    S: Stream<Item = Result<T, E>>,
+{
+    type Item = Result<T, Infallible>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.project()
+            .inner
+            .poll_next(cx)
+            .map(|item| item.and_then(Result::ok).map(Ok))
+    }
+}
+
+/// The `Last-Event-ID` header of a request: the id of the last event a
+/// reconnecting client received, to resume after it.
+///
+/// `None` when the header is absent, empty, not UTF-8 or contains NUL: a bad
+/// header is no last event ID, never a rejection or a panic.
+///
+/// # Examples
+///
+/// ```
+/// use sse_axum::LastEventId;
+///
+/// async fn handler(LastEventId(last): LastEventId) -> String {
+///     format!("resume after {last:?}")
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(handler);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastEventId(pub Option<String>);
+
+impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Infallible> {
+        let id = parts
+            .headers
+            .get(sse_codec::LAST_EVENT_ID)
+            .and_then(|value| sse_codec::parse_last_event_id(value.as_bytes()));
+        Ok(LastEventId(id.map(str::to_owned)))
+    }
+}
+
+/// The workspace README's examples (of every crate), compiled and run as
+/// doctests here, where all their dependencies are at hand.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

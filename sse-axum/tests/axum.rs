@@ -1,0 +1,129 @@
+//! `Sse` and `LastEventId` through a real `Router`: exact headers and body
+//! bytes, errors ending the body cleanly, keep-alive timing (paused clock).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use futures_util::stream;
+use http_body_util::BodyExt;
+use sse_axum::{Event, Frame, KeepAlive, LastEventId, Sse};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+fn request(uri: &str) -> http::Request<Body> {
+    http::Request::get(uri).body(Body::empty()).unwrap()
+}
+
+async fn body_bytes(response: axum::response::Response) -> Bytes {
+    response.into_body().collect().await.unwrap().to_bytes()
+}
+
+#[tokio::test]
+async fn headers_and_exact_body() {
+    let app = Router::new().route(
+        "/events",
+        get(|| async {
+            Sse::new(stream::iter([
+                Frame::Retry(Duration::from_secs(3)),
+                Frame::Event(
+                    Event::builder()
+                        .event_type("progress")
+                        .id("1")
+                        .data("a\nb")
+                        .build()
+                        .unwrap(),
+                ),
+                Frame::comment("note"),
+                Frame::Event(Event::new("")),
+            ]))
+        }),
+    );
+    let response = app.oneshot(request("/events")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache, no-transform");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    assert!(headers.get("connection").is_none());
+    assert!(headers.get("content-length").is_none());
+    assert_eq!(
+        body_bytes(response).await,
+        "retry: 3000\n\nevent: progress\nid: 1\ndata: a\ndata: b\n\n:note\ndata: \n\n"
+    );
+}
+
+#[tokio::test]
+async fn any_method_and_fallible_streams() {
+    let app = Router::new().route(
+        "/chat",
+        post(|| async {
+            Sse::new(stream::iter(vec![
+                Ok(Event::new("token 1")),
+                Err(std::io::Error::other("model failed")),
+                Ok(Event::new("never sent")),
+            ]))
+        }),
+    );
+    let response = app
+        .oneshot(http::Request::post("/chat").body(Body::from("{}")).unwrap())
+        .await
+        .unwrap();
+    // The error ends the body cleanly after what was already sent.
+    assert_eq!(body_bytes(response).await, "data: token 1\n\n");
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_comments_while_idle() {
+    let app = Router::new().route(
+        "/idle",
+        get(|| async {
+            let events = stream::pending::<Result<Event, Infallible>>();
+            Sse::new(events).keep_alive(KeepAlive::new().text("ka"))
+        }),
+    );
+    let mut body = app.oneshot(request("/idle")).await.unwrap().into_body();
+    let start = Instant::now();
+    for expected in [15, 30] {
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), ":ka\n");
+        assert_eq!(start.elapsed(), Duration::from_secs(expected));
+    }
+}
+
+async fn last_event_id(header: Option<&[u8]>) -> Option<String> {
+    let app = Router::new().route(
+        "/",
+        get(|LastEventId(id): LastEventId| async move { format!("{id:?}") }),
+    );
+    let mut req = request("/");
+    if let Some(value) = header {
+        req.headers_mut().insert(
+            "last-event-id",
+            http::HeaderValue::from_bytes(value).unwrap(),
+        );
+    }
+    let response = app.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = String::from_utf8(body_bytes(response).await.to_vec()).unwrap();
+    match text.as_str() {
+        "None" => None,
+        some => Some(
+            some.trim_start_matches("Some(\"")
+                .trim_end_matches("\")")
+                .to_owned(),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn last_event_id_extractor() {
+    assert_eq!(last_event_id(None).await, None);
+    assert_eq!(last_event_id(Some(b"42")).await.as_deref(), Some("42"));
+    assert_eq!(last_event_id(Some(b"")).await, None);
+    // Not UTF-8: treated as absent, not a 500 or a panic.
+    assert_eq!(last_event_id(Some(b"\xFF\xFE")).await, None);
+}
