@@ -96,11 +96,22 @@ const X_ACCEL_BUFFERING: &str = "x-accel-buffering";
 /// let response = Sse::new(stream::iter([Event::new("hello")]));
 /// # let _ = response;
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct Sse<S> {
     stream: S,
     keep_alive: Option<KeepAlive>,
+    #[allow(clippy::type_complexity)]
+    until: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Sse<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sse")
+            .field("stream", &self.stream)
+            .field("keep_alive", &self.keep_alive)
+            .field("until", &self.until.is_some())
+            .finish()
+    }
 }
 
 impl<S> Sse<S> {
@@ -109,7 +120,37 @@ impl<S> Sse<S> {
         Sse {
             stream,
             keep_alive: None,
+            until: None,
         }
+    }
+
+    /// Ends the response cleanly when `signal` completes.
+    ///
+    /// Event streams never end on their own, so without this a graceful
+    /// shutdown (`axum::serve(..).with_graceful_shutdown(..)`) waits forever
+    /// for open SSE responses. Give every response a future that completes
+    /// when the server shuts down, for example from one
+    /// `tokio_util::sync::CancellationToken`:
+    ///
+    /// ```
+    /// use futures_util::stream;
+    /// use sse_axum::{Event, Sse};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let shutdown = CancellationToken::new();
+    /// let response = Sse::new(stream::pending::<Event>())
+    ///     .until(shutdown.clone().cancelled_owned());
+    /// // ... and pass `shutdown.cancelled_owned()` to `with_graceful_shutdown`,
+    /// // then `shutdown.cancel()` to stop.
+    /// # let _ = response;
+    /// ```
+    ///
+    /// The client sees the body end, as after any clean close, and an
+    /// `EventSource` reconnects (to the next server instance) with its
+    /// `Last-Event-ID`.
+    pub fn until(mut self, signal: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        self.until = Some(Box::pin(signal));
+        self
     }
 
     /// Sends a keep-alive comment after each [`KeepAlive::interval`] without
@@ -129,6 +170,9 @@ where
         let mut chunks = EncodeStream::new(self.stream).end_on_error();
         if let Some(keep_alive) = self.keep_alive {
             chunks = chunks.keep_alive(keep_alive);
+        }
+        if let Some(signal) = self.until {
+            chunks = chunks.until(signal);
         }
         // With `end_on_error` no error reaches the body.
         let body = Body::from_stream(NoErrors { inner: chunks });

@@ -3,6 +3,7 @@
 //! a client that goes away releases the server's stream, HTTP/2 works.
 //! Every loop here is bounded in count and time.
 
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -136,4 +137,61 @@ async fn client_disconnect_drops_the_stream_promptly() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     eprintln!("stream dropped {:?} after the client left", gone.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_with_100_open_streams() {
+    use tokio_util::sync::CancellationToken;
+
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let app = Router::new().route(
+        "/events",
+        get(move || {
+            let token = token.clone();
+            async move {
+                let events = stream::iter([Event::new("hello")]).chain(stream::pending());
+                Sse::new(events).until(token.cancelled_owned())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
+
+    let client = reqwest::Client::new();
+    let mut open = Vec::new();
+    for _ in 0..100 {
+        let response = client
+            .get(format!("http://{addr}/events"))
+            .send()
+            .await
+            .unwrap();
+        let mut events = EventStream::new(response.bytes_stream());
+        assert_eq!(events.next().await.unwrap().unwrap().data(), "hello");
+        open.push(events);
+    }
+
+    let start = Instant::now();
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("graceful shutdown hung on open event streams")
+        .unwrap()
+        .unwrap();
+    eprintln!(
+        "graceful shutdown with 100 open streams took {:?}",
+        start.elapsed()
+    );
+    // Every client sees the body end cleanly (no error), so it reconnects.
+    for mut events in open {
+        let end = tokio::time::timeout(Duration::from_secs(1), events.next())
+            .await
+            .unwrap();
+        assert!(end.is_none(), "expected a clean end, got {end:?}");
+    }
 }

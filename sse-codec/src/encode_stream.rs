@@ -149,7 +149,6 @@ pin_project! {
     /// assert_eq!(chunks[0].as_ref().unwrap(), "data: hi\n\n");
     /// # });
     /// ```
-    #[derive(Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct EncodeStream<S> {
         #[pin]
@@ -158,7 +157,21 @@ pin_project! {
         // The rest of a large event being written without a copy.
         pending: Option<EncodedEvent>,
         end_on_error: bool,
+        // Ends the stream when it completes (server shutdown).
+        until: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
         done: bool,
+    }
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for EncodeStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodeStream")
+            .field("events", &self.events)
+            .field("keep_alive", &self.keep_alive.as_ref().map(|(k, _)| k))
+            .field("end_on_error", &self.end_on_error)
+            .field("until", &self.until.is_some())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
     }
 }
 
@@ -170,8 +183,34 @@ impl<S> EncodeStream<S> {
             keep_alive: None,
             pending: None,
             end_on_error: false,
+            until: None,
             done: false,
         }
+    }
+
+    /// Ends the stream, cleanly, when `signal` completes: the way to let a
+    /// server's graceful shutdown finish while event streams are open (they
+    /// never end on their own). A large event already being written is
+    /// finished first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use sse_codec::{EncodeStream, Event};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let endless = stream::repeat_with(|| Event::new("tick"));
+    /// let mut chunks = EncodeStream::new(endless).until(async { let _ = stopped.await; });
+    /// assert!(chunks.next().await.is_some());
+    /// stop.send(()).unwrap();
+    /// assert!(chunks.next().await.is_none());
+    /// # });
+    /// ```
+    pub fn until(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.until = Some(Box::pin(signal));
+        self
     }
 
     /// Ends the stream at the first error from the event stream, dropping
@@ -210,6 +249,12 @@ where
             return Poll::Ready(Some(Ok(part)));
         }
         *this.pending = None;
+        if let Some(signal) = this.until {
+            if signal.as_mut().poll(cx).is_ready() {
+                *this.done = true;
+                *this.until = None;
+            }
+        }
         if *this.done {
             return Poll::Ready(None);
         }
