@@ -1,0 +1,193 @@
+//! In a real browser: headless Chromium opens a page whose `EventSource`
+//! reads named events, multi-line data and ids from an `Sse` response; the
+//! server then closes the stream, the browser reconnects with
+//! `Last-Event-ID`, and gets exactly the events it missed. The page POSTs
+//! what it received back to the test server.
+//!
+//! Needs Debian's `chromium` (`.ci/run` installs it). Without it the test
+//! fails under CI (`CI` set) and is skipped, loudly, elsewhere.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::Router;
+use futures_util::stream::{self, StreamExt};
+use sse_axum::{Event, Frame, LastEventId, Sse};
+use tokio::sync::mpsc;
+
+const PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8">
+<title>sse-axum browser test</title>
+<script>
+  const got = [];
+  const source = new EventSource('/events');
+  function record(e) {
+    got.push({ type: e.type, data: e.data, id: e.lastEventId });
+    if (got.length === 5) {
+      source.close();
+      fetch('/report', { method: 'POST', body: JSON.stringify(got) });
+    }
+  }
+  source.addEventListener('progress', record);
+  source.addEventListener('message', record);
+</script>
+"#;
+
+#[derive(Clone)]
+struct Shared {
+    /// The `Last-Event-ID` of each connection to /events, in order.
+    connections: Arc<Mutex<Vec<Option<String>>>>,
+    report: mpsc::Sender<String>,
+}
+
+fn event(event_type: Option<&str>, id: u32, data: &str) -> Frame {
+    let mut b = Event::builder().id(id.to_string()).data(data);
+    if let Some(t) = event_type {
+        b = b.event_type(t);
+    }
+    Frame::Event(b.build().unwrap())
+}
+
+/// The history every connection replays from.
+fn history() -> Vec<Frame> {
+    vec![
+        event(Some("progress"), 1, "line 1\nline 2"),
+        event(None, 2, "two"),
+        event(Some("progress"), 3, "three"),
+        event(None, 4, "four"),
+        event(None, 5, "five"),
+    ]
+}
+
+async fn events(
+    State(shared): State<Shared>,
+    LastEventId(last): LastEventId,
+) -> Sse<impl futures_util::Stream<Item = Frame>> {
+    let first = {
+        let mut connections = shared.connections.lock().unwrap();
+        connections.push(last.clone());
+        connections.len() == 1
+    };
+    let after: usize = last.and_then(|id| id.parse().ok()).unwrap_or(0);
+    let mut frames = vec![Frame::Retry(Duration::from_millis(100))];
+    if first {
+        // The first connection gets three events, then the server closes it.
+        frames.extend(history().into_iter().take(3));
+        Sse::new(stream::iter(frames).boxed())
+    } else {
+        frames.extend(history().into_iter().skip(after));
+        Sse::new(stream::iter(frames).chain(stream::pending()).boxed())
+    }
+}
+
+fn find_chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+struct Browser(Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
+    let Some(chromium) = find_chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser test: install Debian's chromium"
+        );
+        eprintln!("SKIPPED: no chromium on PATH (apt-get install chromium); CI runs this test");
+        return;
+    };
+    let (report_tx, mut report_rx) = mpsc::channel(1);
+    let shared = Shared {
+        connections: Arc::default(),
+        report: report_tx,
+    };
+    let app = Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/events", get(events))
+        .route(
+            "/report",
+            post(|State(shared): State<Shared>, body: String| async move {
+                let _ = shared.report.send(body).await;
+            }),
+        )
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let profile = std::env::temp_dir().join(format!("sse-axum-browser-{}", std::process::id()));
+    let _browser = Browser(
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("http://{addr}/"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromium did not start"),
+    );
+
+    let report = tokio::time::timeout(Duration::from_secs(60), report_rx.recv())
+        .await
+        .expect("the page reported nothing within 60 s")
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+
+    let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    let got: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["data"].as_str().unwrap(),
+                e["id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("progress", "line 1\nline 2", "1"),
+            ("message", "two", "2"),
+            ("progress", "three", "3"),
+            // After the server closed the stream: reconnected, resumed.
+            ("message", "four", "4"),
+            ("message", "five", "5"),
+        ]
+    );
+    let connections = shared.connections.lock().unwrap().clone();
+    assert_eq!(
+        connections,
+        [None, Some("3".to_owned())],
+        "Last-Event-ID per connection"
+    );
+}
