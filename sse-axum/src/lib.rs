@@ -70,15 +70,11 @@ use axum_core::body::Body;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::HeaderValue;
 use http::request::Parts;
-use sse_codec::{EncodeStream, IntoFrameResult};
+use sse_codec::{EncodeStream, IntoFrameResult, RESPONSE_HEADERS};
 
 pub use sse_codec::{Event, EventBuilder, Frame, InvalidField, KeepAlive};
-
-/// The value of the `X-Accel-Buffering` header, which tells nginx not to
-/// buffer the response.
-const X_ACCEL_BUFFERING: &str = "x-accel-buffering";
 
 /// An SSE response: a stream of events sent as `text/event-stream`.
 ///
@@ -96,31 +92,25 @@ const X_ACCEL_BUFFERING: &str = "x-accel-buffering";
 /// let response = Sse::new(stream::iter([Event::new("hello")]));
 /// # let _ = response;
 /// ```
+#[derive(Debug)]
 #[must_use]
 pub struct Sse<S> {
-    stream: S,
-    keep_alive: Option<KeepAlive>,
-    #[allow(clippy::type_complexity)]
-    until: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
-}
-
-impl<S: std::fmt::Debug> std::fmt::Debug for Sse<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sse")
-            .field("stream", &self.stream)
-            .field("keep_alive", &self.keep_alive)
-            .field("until", &self.until.is_some())
-            .finish()
-    }
+    chunks: EncodeStream<S>,
 }
 
 impl<S> Sse<S> {
     /// A response that sends the events of `stream`, without keep-alive.
     pub fn new(stream: S) -> Self {
         Sse {
-            stream,
-            keep_alive: None,
-            until: None,
+            chunks: EncodeStream::new(stream),
+        }
+    }
+
+    /// Sends a keep-alive comment after each [`KeepAlive::interval`] without
+    /// an event.
+    pub fn keep_alive(self, keep_alive: KeepAlive) -> Self {
+        Sse {
+            chunks: self.chunks.keep_alive(keep_alive),
         }
     }
 
@@ -148,16 +138,10 @@ impl<S> Sse<S> {
     /// The client sees the body end, as after any clean close, and an
     /// `EventSource` reconnects (to the next server instance) with its
     /// `Last-Event-ID`.
-    pub fn until(mut self, signal: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
-        self.until = Some(Box::pin(signal));
-        self
-    }
-
-    /// Sends a keep-alive comment after each [`KeepAlive::interval`] without
-    /// an event.
-    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        self.keep_alive = Some(keep_alive);
-        self
+    pub fn until(self, signal: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        Sse {
+            chunks: self.chunks.until(signal),
+        }
     }
 }
 
@@ -167,50 +151,13 @@ where
     S::Item: IntoFrameResult,
 {
     fn into_response(self) -> Response {
-        let mut chunks = EncodeStream::new(self.stream).end_on_error();
-        if let Some(keep_alive) = self.keep_alive {
-            chunks = chunks.keep_alive(keep_alive);
+        let mut response = Response::new(Body::from_stream(self.chunks.end_on_error()));
+        for (name, value) in RESPONSE_HEADERS {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
         }
-        if let Some(signal) = self.until {
-            chunks = chunks.until(signal);
-        }
-        // With `end_on_error` no error reaches the body.
-        let body = Body::from_stream(NoErrors { inner: chunks });
-        let mut response = Response::new(body);
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(sse_codec::MIME_TYPE));
-        headers.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("no-cache, no-transform"),
-        );
-        headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
         response
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Gives a stream that never yields an error an error type the body
-    /// accepts.
-    struct NoErrors<S> {
-        #[pin]
-        inner: S,
-    }
-}
-
-impl<S, T, E> Stream for NoErrors<S>
-where
-    S: Stream<Item = Result<T, E>>,
-{
-    type Item = Result<T, Infallible>;
-
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        self.project()
-            .inner
-            .poll_next(cx)
-            .map(|item| item.and_then(Result::ok).map(Ok))
     }
 }
 

@@ -153,10 +153,11 @@ pin_project! {
     pub struct EncodeStream<S> {
         #[pin]
         events: S,
-        keep_alive: Option<(KeepAlive, Pin<Box<Sleep>>)>,
+        keep_alive: Option<KeepAlive>,
+        // Started at the first poll, so a stream can be built outside a runtime.
+        timer: Option<Pin<Box<Sleep>>>,
         // The rest of a large event being written without a copy.
         pending: Option<EncodedEvent>,
-        end_on_error: bool,
         // Ends the stream when it completes (server shutdown).
         until: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
         done: bool,
@@ -167,8 +168,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for EncodeStream<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncodeStream")
             .field("events", &self.events)
-            .field("keep_alive", &self.keep_alive.as_ref().map(|(k, _)| k))
-            .field("end_on_error", &self.end_on_error)
+            .field("keep_alive", &self.keep_alive)
             .field("until", &self.until.is_some())
             .field("done", &self.done)
             .finish_non_exhaustive()
@@ -181,8 +181,8 @@ impl<S> EncodeStream<S> {
         EncodeStream {
             events,
             keep_alive: None,
+            timer: None,
             pending: None,
-            end_on_error: false,
             until: None,
             done: false,
         }
@@ -214,24 +214,25 @@ impl<S> EncodeStream<S> {
     }
 
     /// Ends the stream at the first error from the event stream, dropping
-    /// the error, instead of yielding it.
+    /// the error, instead of yielding it: the result never fails.
     ///
     /// A response body that ends cleanly is what an `EventSource` needs to
     /// reconnect; a body that fails aborts the connection instead. To tell
     /// the client about an error, send it as an event before ending.
-    pub fn end_on_error(mut self) -> Self {
-        self.end_on_error = true;
-        self
+    pub fn end_on_error(self) -> EndOnError<Self> {
+        EndOnError {
+            inner: self,
+            done: false,
+        }
     }
 
     /// Sends keep-alive comments as `keep_alive` says.
     ///
-    /// # Panics
-    ///
-    /// Outside a tokio runtime with time enabled (the timer starts here).
+    /// The timer starts when the stream is first polled, which must be in a
+    /// tokio runtime with time enabled.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        let sleep = Box::pin(tokio::time::sleep(keep_alive.interval));
-        self.keep_alive = Some((keep_alive, sleep));
+        self.keep_alive = Some(keep_alive);
+        self.timer = None;
         self
     }
 }
@@ -264,8 +265,8 @@ where
             .map(|item| item.map(IntoFrameResult::into_frame_result))
         {
             Poll::Ready(Some(Ok(item))) => {
-                if let Some((keep_alive, sleep)) = this.keep_alive {
-                    sleep.as_mut().reset(Instant::now() + keep_alive.interval);
+                if let (Some(keep_alive), Some(timer)) = (this.keep_alive.as_ref(), this.timer) {
+                    timer.as_mut().reset(Instant::now() + keep_alive.interval);
                 }
                 let chunk = match item {
                     Frame::Event(event) if event.is_zero_copy_worthy() => {
@@ -278,23 +279,66 @@ where
                 };
                 Poll::Ready(Some(Ok(chunk)))
             }
-            Poll::Ready(Some(Err(_))) if *this.end_on_error => {
-                *this.done = true;
-                Poll::Ready(None)
-            }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
             Poll::Ready(None) => {
                 *this.done = true;
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                let Some((keep_alive, sleep)) = this.keep_alive else {
+                let Some(keep_alive) = this.keep_alive.as_ref() else {
                     return Poll::Pending;
                 };
-                ready!(sleep.as_mut().poll(cx));
-                sleep.as_mut().reset(Instant::now() + keep_alive.interval);
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(keep_alive.interval)));
+                ready!(timer.as_mut().poll(cx));
+                timer.as_mut().reset(Instant::now() + keep_alive.interval);
                 Poll::Ready(Some(Ok(keep_alive.comment.clone())))
             }
         }
     }
 }
+
+pin_project! {
+    /// An [`EncodeStream`] that ends at the first error instead of yielding
+    /// it; see [`EncodeStream::end_on_error`].
+    #[derive(Debug)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct EndOnError<S> {
+        #[pin]
+        inner: S,
+        done: bool,
+    }
+}
+
+impl<S, E> Stream for EndOnError<S>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        match ready!(this.inner.poll_next(cx)) {
+            Some(Ok(chunk)) => Poll::Ready(Some(Ok(chunk))),
+            Some(Err(_)) | None => {
+                *this.done = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+/// The response headers of an event stream, for the framework adapters:
+/// the media type; `no-cache` so nothing stores it and `no-transform` so
+/// proxies and compression layers pass it through; and
+/// `X-Accel-Buffering: no`, which stops nginx from buffering it. No
+/// `Connection` header (HTTP/2 forbids it) and no length.
+pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", crate::MIME_TYPE),
+    ("cache-control", "no-cache, no-transform"),
+    ("x-accel-buffering", "no"),
+];

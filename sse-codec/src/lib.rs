@@ -142,7 +142,9 @@ pub use crate::decode::{EventDecoder, DEFAULT_MAX_EVENT_SIZE};
 pub use crate::encode::{EncodedEvent, EventEncoder, KEEP_ALIVE};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-pub use crate::encode_stream::{EncodeStream, IntoFrameResult, KeepAlive, ZERO_COPY_MIN};
+pub use crate::encode_stream::{
+    EncodeStream, EndOnError, IntoFrameResult, KeepAlive, RESPONSE_HEADERS, ZERO_COPY_MIN,
+};
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
 pub use crate::str::ByteStr;

@@ -1,0 +1,132 @@
+//! Server-Sent Events replies for [warp](https://docs.rs/warp), encoded by
+//! the spec-exact [`sse_codec`].
+//!
+//! The names mirror `warp::sse` ([`reply`], [`last_event_id`]), so switching
+//! is a change of `use`. Unlike `warp::sse::Event`, an [`Event`] here cannot
+//! carry an event type or id that injects another field, splits data on CR,
+//! LF and CRLF, and is encoded once, without `format!`. The reply sets
+//! `Cache-Control: no-cache, no-transform` and `X-Accel-Buffering: no`, sends
+//! each event as its own chunk, and ends cleanly at the first error of the
+//! event stream. This crate holds no SSE syntax: that is all in `sse-codec`.
+//!
+//! # Example
+//!
+//! ```
+//! use futures_util::stream;
+//! use sse_warp::{Event, KeepAlive};
+//! use warp::Filter;
+//!
+//! let events = warp::path("events")
+//!     .and(sse_warp::last_event_id())
+//!     .map(|last: Option<String>| {
+//!         let next: u64 = last.and_then(|id| id.parse().ok()).map_or(0, |id: u64| id + 1);
+//!         let event = Event::builder().id(next.to_string()).data("hello").build().unwrap();
+//!         sse_warp::reply(stream::iter([event])).keep_alive(KeepAlive::new())
+//!     });
+//! # let _ = events;
+//! ```
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+use std::convert::Infallible;
+
+use futures_core::Stream;
+use sse_codec::{EncodeStream, IntoFrameResult, RESPONSE_HEADERS};
+use sync_wrapper::SyncStream;
+use warp::http::header::HeaderValue;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+pub use sse_codec::{Event, EventBuilder, Frame, InvalidField, KeepAlive};
+
+/// An SSE reply: a stream of events sent as `text/event-stream`.
+///
+/// Made by [`reply`]. The stream's items may be [`Event`]s, [`Frame`]s, or
+/// `Result`s of either; the first `Err` ends the reply cleanly.
+#[derive(Debug)]
+#[must_use]
+pub struct SseReply<S> {
+    chunks: EncodeStream<S>,
+}
+
+/// Replies with the events of `stream` (the counterpart of
+/// `warp::sse::reply`).
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::stream;
+/// use sse_warp::Event;
+///
+/// let reply = sse_warp::reply(stream::iter([Event::new("hello")]));
+/// # let _ = reply;
+/// ```
+pub fn reply<S>(stream: S) -> SseReply<S> {
+    SseReply {
+        chunks: EncodeStream::new(stream),
+    }
+}
+
+impl<S> SseReply<S> {
+    /// Sends a keep-alive comment after each [`KeepAlive::interval`] without
+    /// an event.
+    pub fn keep_alive(self, keep_alive: KeepAlive) -> Self {
+        SseReply {
+            chunks: self.chunks.keep_alive(keep_alive),
+        }
+    }
+
+    /// Ends the reply cleanly when `signal` completes, so that a graceful
+    /// server shutdown is not held up by open event streams.
+    pub fn until(self, signal: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        SseReply {
+            chunks: self.chunks.until(signal),
+        }
+    }
+}
+
+impl<S> Reply for SseReply<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: IntoFrameResult,
+{
+    fn into_response(self) -> Response {
+        let body = SyncStream::new(self.chunks.end_on_error());
+        let mut response = warp::reply::stream(body).into_response();
+        for (name, value) in RESPONSE_HEADERS {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        response
+    }
+}
+
+/// Extracts the `Last-Event-ID` header a reconnecting client sends (the
+/// counterpart of `warp::sse::last_event_id`).
+///
+/// `None` when the header is absent, empty, not UTF-8 or contains NUL: this
+/// filter never rejects.
+///
+/// # Examples
+///
+/// ```
+/// use warp::Filter;
+///
+/// let route = sse_warp::last_event_id().map(|last: Option<String>| format!("{last:?}"));
+/// # let _ = route;
+/// ```
+pub fn last_event_id() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Copy {
+    warp::header::value(sse_codec::LAST_EVENT_ID)
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify()
+        .map(|value: Option<HeaderValue>| {
+            value
+                .as_ref()
+                .and_then(|v| sse_codec::parse_last_event_id(v.as_bytes()))
+                .map(str::to_owned)
+        })
+}
