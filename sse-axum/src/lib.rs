@@ -192,6 +192,35 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
     }
 }
 
+/// Like [`LastEventId`], but when the header is absent also reads the
+/// `lastEventId` query parameter, which `EventSource` polyfills (and pages
+/// that open a new `EventSource` to resume) send instead.
+///
+/// # Examples
+///
+/// ```
+/// use sse_axum::LastEventIdOrQuery;
+///
+/// async fn handler(LastEventIdOrQuery(last): LastEventIdOrQuery) -> String {
+///     format!("resume after {last:?}")
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(handler);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastEventIdOrQuery(pub Option<String>);
+
+impl<St: Send + Sync> FromRequestParts<St> for LastEventIdOrQuery {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Infallible> {
+        let Ok(LastEventId(header)) = LastEventId::from_request_parts(parts, state).await;
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(LastEventIdOrQuery(header.or_else(|| {
+            sse_codec::last_event_id_from_query(query).map(str::to_owned)
+        })))
+    }
+}
+
 /// The workspace README's examples (of every crate), compiled and run as
 /// doctests here, where all their dependencies are at hand.
 #[cfg(doctest)]

@@ -18,6 +18,11 @@ use axum::Router;
 use futures_util::stream::{self, StreamExt};
 use sse_axum::{Event, Frame, LastEventId, Sse};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[path = "../examples/progress/app.rs"]
+#[allow(dead_code)]
+mod app;
 
 const PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
@@ -106,6 +111,53 @@ impl Drop for Browser {
     }
 }
 
+/// Opens `url` in headless Chromium and waits for the page's report.
+async fn run_page(chromium: &str, url: String, report: &mut mpsc::Receiver<String>) -> String {
+    let profile = std::env::temp_dir().join(format!(
+        "sse-axum-browser-{}-{}",
+        std::process::id(),
+        url.len()
+    ));
+    let _browser = Browser(
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromium did not start"),
+    );
+    let got = tokio::time::timeout(Duration::from_secs(60), report.recv())
+        .await
+        .expect("the page reported nothing within 60 s")
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    got
+}
+
+/// The browser to use, or `None` (then the test is skipped, outside CI).
+fn browser_or_skip() -> Option<&'static str> {
+    let chromium = find_chromium();
+    if chromium.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser tests: install Debian's chromium"
+        );
+        eprintln!("SKIPPED: no chromium on PATH (apt-get install chromium); CI runs this test");
+    }
+    chromium
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
     let Some(chromium) = find_chromium() else {
@@ -135,33 +187,7 @@ async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let profile = std::env::temp_dir().join(format!("sse-axum-browser-{}", std::process::id()));
-    let _browser = Browser(
-        Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(format!("http://{addr}/"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromium did not start"),
-    );
-
-    let report = tokio::time::timeout(Duration::from_secs(60), report_rx.recv())
-        .await
-        .expect("the page reported nothing within 60 s")
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&profile);
-
+    let report = run_page(chromium, format!("http://{addr}/"), &mut report_rx).await;
     let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
     let got: Vec<(&str, &str, &str)> = got
         .iter()
@@ -190,4 +216,78 @@ async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
         [None, Some("3".to_owned())],
         "Last-Event-ID per connection"
     );
+}
+
+/// Runs against the progress example's server: its page's `EventSource`
+/// code path, named events, consecutive ids, then a resume with
+/// `?lastEventId=` from the example's history.
+const EXAMPLE_TEST_PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8">
+<script>
+  const got = [];
+  let source = new EventSource('/events');
+  function record(e) {
+    got.push({ type: e.type, id: e.lastEventId, data: e.data });
+    if (got.length === 3) {
+      // Leave, then come back resuming after the first event.
+      source.close();
+      source = new EventSource('/events?lastEventId=' + got[0].id);
+      source.addEventListener('progress', record);
+    } else if (got.length === 5) {
+      source.close();
+      fetch('/report', { method: 'POST', body: JSON.stringify(got) });
+    }
+  }
+  source.addEventListener('progress', record);
+</script>
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_against_the_progress_example() {
+    let Some(chromium) = browser_or_skip() else {
+        return;
+    };
+    let jobs = app::Jobs::new();
+    tokio::spawn(jobs.clone().run(Duration::from_millis(20)));
+    let (report_tx, mut report_rx) = mpsc::channel::<String>(1);
+    let example = app::router(jobs, CancellationToken::new());
+    let router = example
+        .route("/test", get(|| async { Html(EXAMPLE_TEST_PAGE) }))
+        .route(
+            "/report",
+            post(move |body: String| {
+                let report_tx = report_tx.clone();
+                async move {
+                    let _ = report_tx.send(body).await;
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // The example's own page is served.
+    let page = reqwest_page(&format!("http://{addr}/")).await;
+    assert!(page.contains("new EventSource('/events')"));
+
+    let report = run_page(chromium, format!("http://{addr}/test"), &mut report_rx).await;
+    let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    let ids: Vec<u64> = got
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(got.iter().all(|e| e["type"] == "progress"));
+    let first = ids[0];
+    // Three live events, then the resume replays from first + 1.
+    assert_eq!(
+        ids,
+        [first, first + 1, first + 2, first + 1, first + 2],
+        "{got:?}"
+    );
+    let data: serde_json::Value = serde_json::from_str(got[0]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["batches"], 20);
+}
+
+async fn reqwest_page(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
 }

@@ -157,6 +157,31 @@ pub const MIME_TYPE: &str = "text/event-stream";
 /// it saw (lowercase, as HTTP/2 requires).
 pub const LAST_EVENT_ID: &str = "last-event-id";
 
+/// The name of the query parameter that `EventSource` polyfills send the
+/// last event ID in, when they cannot set the header.
+pub const LAST_EVENT_ID_QUERY: &str = "lastEventId";
+
+/// Finds the `lastEventId` parameter in a URL query string (without the
+/// `?`), as polyfilled clients send it. Percent-encoded values are not
+/// decoded: ids a server issues should be URL-safe (integers usually are).
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::last_event_id_from_query;
+///
+/// assert_eq!(last_event_id_from_query("a=1&lastEventId=42"), Some("42"));
+/// assert_eq!(last_event_id_from_query("lastEventId="), None);
+/// assert_eq!(last_event_id_from_query("lasteventid=1"), None);
+/// ```
+pub fn last_event_id_from_query(query: &str) -> Option<&str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == LAST_EVENT_ID_QUERY)
+        .and_then(|(_, value)| parse_last_event_id(value.as_bytes()))
+}
+
 /// Reads the value of a `Last-Event-ID` request header.
 ///
 /// A browser sends the last event ID string UTF-8 encoded, and only when it
