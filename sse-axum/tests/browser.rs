@@ -24,6 +24,9 @@ use tokio_util::sync::CancellationToken;
 #[allow(dead_code)]
 mod app;
 
+#[path = "../examples/cors/app.rs"]
+mod cors_app;
+
 const PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <title>sse-axum browser test</title>
@@ -113,11 +116,11 @@ impl Drop for Browser {
 
 /// Opens `url` in headless Chromium and waits for the page's report.
 async fn run_page(chromium: &str, url: String, report: &mut mpsc::Receiver<String>) -> String {
-    let profile = std::env::temp_dir().join(format!(
-        "sse-axum-browser-{}-{}",
-        std::process::id(),
-        url.len()
-    ));
+    // A profile of its own: Chromium hands a second launch on the same
+    // profile over to the running instance.
+    static PROFILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = PROFILES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let profile = std::env::temp_dir().join(format!("sse-axum-browser-{}-{n}", std::process::id()));
     let _browser = Browser(
         Command::new(chromium)
             .args([
@@ -290,4 +293,91 @@ async fn browser_against_the_progress_example() {
 
 async fn reqwest_page(url: &str) -> String {
     reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+const CORS_TEST_PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8">
+<script>
+  document.cookie = 'session=demo; path=/';
+  const got = [];
+  const source = new EventSource('EVENTS_URL', { withCredentials: true });
+  source.onmessage = (e) => {
+    got.push({ id: e.lastEventId, data: e.data });
+    if (got.length === 2) {
+      source.close();
+      fetch('/report', { method: 'POST', body: JSON.stringify(got) });
+    }
+  };
+</script>
+"#;
+
+/// The CORS example: a page on one origin reads events from another with
+/// `withCredentials: true`, through tower-http's `CorsLayer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_cross_origin_with_credentials() {
+    let Some(chromium) = browser_or_skip() else {
+        return;
+    };
+    let page_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let events_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page_origin = format!("http://{}", page_listener.local_addr().unwrap());
+    let events_url = format!("http://{}/events", events_listener.local_addr().unwrap());
+
+    let (report_tx, mut report_rx) = mpsc::channel::<String>(1);
+    let test_page = CORS_TEST_PAGE.replace("EVENTS_URL", &events_url);
+    let page = cors_app::page(&events_url)
+        .route("/test", get(move || async move { Html(test_page) }))
+        .route(
+            "/report",
+            post(move |body: String| {
+                let report_tx = report_tx.clone();
+                async move {
+                    let _ = report_tx.send(body).await;
+                }
+            }),
+        );
+    let events = cors_app::events(&page_origin);
+    tokio::spawn(async move { axum::serve(page_listener, page).await.unwrap() });
+    tokio::spawn(async move { axum::serve(events_listener, events).await.unwrap() });
+
+    let report = run_page(chromium, format!("{page_origin}/test"), &mut report_rx).await;
+    let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["id"], "1");
+    // The cookie travelled: the browser sent credentials, and accepted the
+    // response because the origin and credentials were allowed.
+    assert_eq!(got[0]["data"], "event 1, cookie: session=demo");
+}
+
+#[tokio::test]
+async fn cors_headers_allow_one_origin_with_credentials() {
+    use tower::ServiceExt;
+    let app = cors_app::events("http://127.0.0.1:3000");
+    let request = |origin: &str| {
+        axum::http::Request::get("/events")
+            .header("origin", origin)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let allowed = app
+        .clone()
+        .oneshot(request("http://127.0.0.1:3000"))
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:3000"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    assert_eq!(allowed.headers()["content-type"], "text/event-stream");
+    // Another origin is told the one allowed origin, so its browser refuses
+    // the response.
+    let other = app.oneshot(request("http://evil.example")).await.unwrap();
+    assert_eq!(
+        other.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:3000"
+    );
 }
