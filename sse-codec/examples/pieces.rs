@@ -1,7 +1,7 @@
 //! A batch job reports its progress as server-sent events; a client decodes
 //! them from a byte stream that arrives in arbitrary network-sized pieces.
 //!
-//! Run with `cargo run -p sse-codec --example progress`.
+//! Run with `cargo run -p sse-codec --example pieces`.
 
 use std::time::Duration;
 

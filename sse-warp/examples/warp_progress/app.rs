@@ -1,0 +1,37 @@
+//! The progress demo's warp server, shared by `main.rs` and the tests. The
+//! job, its events and the page are the axum example's (one demo, two
+//! frameworks).
+
+use tokio_util::sync::CancellationToken;
+use warp::{Filter, Reply};
+
+#[path = "../../../sse-axum/examples/progress/jobs.rs"]
+mod jobs;
+
+pub(crate) use jobs::Jobs;
+
+const PAGE: &str = include_str!("../../../sse-axum/examples/progress/index.html");
+
+/// `GET /` serves the page; `GET /events` the event stream, resuming after
+/// `Last-Event-ID` (header, or `?lastEventId=` for polyfills).
+pub(crate) fn routes(
+    jobs: Jobs,
+    shutdown: CancellationToken,
+) -> impl Filter<Extract = (impl Reply,), Error = warp::Rejection> + Clone {
+    let page = warp::path::end().map(|| warp::reply::html(PAGE));
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    let events = warp::path("events")
+        .and(warp::path::end())
+        .and(sse_warp::last_event_id())
+        .and(query)
+        .map(move |header: Option<String>, query: String| {
+            let last = header
+                .as_deref()
+                .or_else(|| sse_codec::last_event_id_from_query(&query))
+                .and_then(|id| id.parse().ok());
+            sse_warp::reply(jobs.subscribe(last))
+                .keep_alive(sse_warp::KeepAlive::new())
+                .until(shutdown.clone().cancelled_owned())
+        });
+    warp::get().and(page.or(events))
+}

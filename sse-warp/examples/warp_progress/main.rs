@@ -1,0 +1,38 @@
+//! The demo on warp: a long batch job streams its progress to a web page.
+//!
+//! `cargo run -p sse-warp --example warp_progress`, then open
+//! <http://127.0.0.1:3000/> (or set `PORT`).
+
+mod app;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the port is free");
+    println!(
+        "progress demo (warp) on http://{}/ (Ctrl-C to stop)",
+        listener.local_addr().expect("bound")
+    );
+    let jobs = app::Jobs::new();
+    tokio::spawn(jobs.clone().run(Duration::from_millis(250)));
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    warp::serve(app::routes(jobs, shutdown.clone()))
+        .incoming(listener)
+        .graceful(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            // Ends every open event stream, so the server can finish.
+            signal.cancel();
+        })
+        .run()
+        .await;
+}
