@@ -127,3 +127,44 @@ async fn last_event_id_extractor() {
     // Not UTF-8: treated as absent, not a 500 or a panic.
     assert_eq!(last_event_id(Some(b"\xFF\xFE")).await, None);
 }
+
+#[tokio::test]
+async fn headers_can_be_added_and_overridden() {
+    let app = Router::new().route(
+        "/",
+        get(|| async {
+            (
+                [("cache-control", "no-store"), ("x-stream", "demo")],
+                Sse::new(stream::iter([Event::new("x")])),
+            )
+        }),
+    );
+    let response = app.oneshot(request("/")).await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["x-stream"], "demo");
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+}
+
+#[tokio::test]
+async fn last_event_id_or_query_extractor() {
+    use sse_axum::LastEventIdOrQuery;
+    let app = Router::new().route(
+        "/",
+        get(|LastEventIdOrQuery(id): LastEventIdOrQuery| async move { format!("{id:?}") }),
+    );
+    let by_query = body_bytes(
+        app.clone()
+            .oneshot(request("/?x=1&lastEventId=9"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(by_query, "Some(\"9\")");
+    let mut req = request("/?lastEventId=9");
+    req.headers_mut()
+        .insert("last-event-id", http::HeaderValue::from_static("4"));
+    assert_eq!(
+        body_bytes(app.oneshot(req).await.unwrap()).await,
+        "Some(\"4\")"
+    );
+}

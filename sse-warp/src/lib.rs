@@ -7,7 +7,10 @@
 //! LF and CRLF, and is encoded once, without `format!`. The reply sets
 //! `Cache-Control: no-cache, no-transform` and `X-Accel-Buffering: no`, sends
 //! each event as its own chunk, and ends cleanly at the first error of the
-//! event stream. This crate holds no SSE syntax: that is all in `sse-codec`.
+//! event stream (map errors to events first, e.g. with an `error` event
+//! type, if the client should hear about them). For a graceful shutdown,
+//! give each reply [`SseReply::until`] a signal. This crate holds no SSE
+//! syntax: that is all in `sse-codec`.
 //!
 //! # Example
 //!
@@ -128,5 +131,27 @@ pub fn last_event_id() -> impl Filter<Extract = (Option<String>,), Error = Infal
                 .as_ref()
                 .and_then(|v| sse_codec::parse_last_event_id(v.as_bytes()))
                 .map(str::to_owned)
+        })
+}
+
+/// Like [`last_event_id`], but when the header is absent also reads the
+/// `lastEventId` query parameter, which `EventSource` polyfills (and pages
+/// that open a new `EventSource` to resume) send instead. Never rejects.
+///
+/// # Examples
+///
+/// ```
+/// use warp::Filter;
+///
+/// let route = sse_warp::last_event_id_or_query().map(|last: Option<String>| format!("{last:?}"));
+/// # let _ = route;
+/// ```
+pub fn last_event_id_or_query(
+) -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Copy {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    last_event_id()
+        .and(query)
+        .map(|header: Option<String>, query: String| {
+            header.or_else(|| sse_codec::last_event_id_from_query(&query).map(str::to_owned))
         })
 }

@@ -104,3 +104,42 @@ async fn last_event_id_filter() {
     // Not UTF-8: absent, not a rejection.
     assert_eq!(last_event_id(Some(b"\xFF\xFE")).await, None);
 }
+
+#[tokio::test]
+async fn last_event_id_or_query_filter() {
+    let filter = sse_warp::last_event_id_or_query();
+    let by_query = warp::test::request()
+        .path("/?a=1&lastEventId=9")
+        .filter(&filter)
+        .await
+        .unwrap();
+    assert_eq!(by_query.as_deref(), Some("9"));
+    let header_wins = warp::test::request()
+        .path("/?lastEventId=9")
+        .header("last-event-id", "4")
+        .filter(&filter)
+        .await
+        .unwrap();
+    assert_eq!(header_wins.as_deref(), Some("4"));
+    assert_eq!(
+        warp::test::request()
+            .path("/")
+            .filter(&filter)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn headers_can_be_added_and_overridden() {
+    let route = warp::any().map(|| {
+        let reply = sse_warp::reply(stream::iter([Event::new("x")]));
+        let reply = warp::reply::with_header(reply, "cache-control", "no-store");
+        warp::reply::with_header(reply, "x-stream", "demo")
+    });
+    let response = warp::test::request().reply(&route).await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["x-stream"], "demo");
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+}

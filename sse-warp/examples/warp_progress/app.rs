@@ -19,16 +19,11 @@ pub(crate) fn routes(
     shutdown: CancellationToken,
 ) -> impl Filter<Extract = (impl Reply,), Error = warp::Rejection> + Clone {
     let page = warp::path::end().map(|| warp::reply::html(PAGE));
-    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let events = warp::path("events")
         .and(warp::path::end())
-        .and(sse_warp::last_event_id())
-        .and(query)
-        .map(move |header: Option<String>, query: String| {
-            let last = header
-                .as_deref()
-                .or_else(|| sse_codec::last_event_id_from_query(&query))
-                .and_then(|id| id.parse().ok());
+        .and(sse_warp::last_event_id_or_query())
+        .map(move |last: Option<String>| {
+            let last = last.and_then(|id| id.parse().ok());
             sse_warp::reply(jobs.subscribe(last))
                 .keep_alive(sse_warp::KeepAlive::new())
                 .until(shutdown.clone().cancelled_owned())
