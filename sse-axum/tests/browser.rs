@@ -49,7 +49,6 @@ const PAGE: &str = r#"<!doctype html>
 struct Shared {
     /// The `Last-Event-ID` of each connection to /events, in order.
     connections: Arc<Mutex<Vec<Option<String>>>>,
-    report: mpsc::Sender<String>,
 }
 
 fn event(event_type: Option<&str>, id: u32, data: &str) -> Frame {
@@ -114,6 +113,16 @@ impl Drop for Browser {
     }
 }
 
+/// `POST /report`: what the test page received, passed on to the test.
+fn report_route(report: mpsc::Sender<String>) -> Router {
+    Router::new().route(
+        "/report",
+        post(move |body: String| async move {
+            let _ = report.send(body).await;
+        }),
+    )
+}
+
 /// Opens `url` in headless Chromium and waits for the page's report.
 async fn run_page(chromium: &str, url: String, report: &mut mpsc::Receiver<String>) -> String {
     // A profile of its own: Chromium hands a second launch on the same
@@ -163,29 +172,18 @@ fn browser_or_skip() -> Option<&'static str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
-    let Some(chromium) = find_chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: install Debian's chromium"
-        );
-        eprintln!("SKIPPED: no chromium on PATH (apt-get install chromium); CI runs this test");
+    let Some(chromium) = browser_or_skip() else {
         return;
     };
     let (report_tx, mut report_rx) = mpsc::channel(1);
     let shared = Shared {
         connections: Arc::default(),
-        report: report_tx,
     };
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/events", get(events))
-        .route(
-            "/report",
-            post(|State(shared): State<Shared>, body: String| async move {
-                let _ = shared.report.send(body).await;
-            }),
-        )
-        .with_state(shared.clone());
+        .with_state(shared.clone())
+        .merge(report_route(report_tx));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -256,15 +254,7 @@ async fn browser_against_the_progress_example() {
     let example = app::router(jobs, CancellationToken::new());
     let router = example
         .route("/test", get(|| async { Html(EXAMPLE_TEST_PAGE) }))
-        .route(
-            "/report",
-            post(move |body: String| {
-                let report_tx = report_tx.clone();
-                async move {
-                    let _ = report_tx.send(body).await;
-                }
-            }),
-        );
+        .merge(report_route(report_tx));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -327,15 +317,7 @@ async fn browser_cross_origin_with_credentials() {
     let test_page = CORS_TEST_PAGE.replace("EVENTS_URL", &events_url);
     let page = cors_app::page(&events_url)
         .route("/test", get(move || async move { Html(test_page) }))
-        .route(
-            "/report",
-            post(move |body: String| {
-                let report_tx = report_tx.clone();
-                async move {
-                    let _ = report_tx.send(body).await;
-                }
-            }),
-        );
+        .merge(report_route(report_tx));
     let events = cors_app::events(&page_origin);
     tokio::spawn(async move { axum::serve(page_listener, page).await.unwrap() });
     tokio::spawn(async move { axum::serve(events_listener, events).await.unwrap() });

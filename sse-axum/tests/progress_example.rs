@@ -10,7 +10,7 @@ mod app;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_codec::{Event, EventStream};
+use test_support::{ids, take};
 use tokio_util::sync::CancellationToken;
 
 async fn start(step: Duration) -> (std::net::SocketAddr, CancellationToken) {
@@ -22,27 +22,6 @@ async fn start(step: Duration) -> (std::net::SocketAddr, CancellationToken) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (addr, shutdown)
-}
-
-async fn take(url: &str, last_event_id: Option<&str>, n: usize) -> Vec<Event> {
-    let mut request = reqwest::Client::new().get(url);
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    let response = request.send().await.unwrap();
-    let events = EventStream::new(response.bytes_stream())
-        .map(Result::unwrap)
-        .take(n);
-    tokio::time::timeout(Duration::from_secs(10), events.collect())
-        .await
-        .expect("events within 10 s")
-}
-
-fn ids(events: &[Event]) -> Vec<u64> {
-    events
-        .iter()
-        .map(|e| e.id().unwrap().parse().unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +46,7 @@ async fn reconnect_gets_exactly_the_missed_events() {
 
     // The query parameter does the same, for polyfilled clients.
     let response = reqwest::get(format!("{url}?lastEventId=30")).await.unwrap();
-    let mut events = EventStream::new(response.bytes_stream());
+    let mut events = test_support::events(response);
     let next = events.next().await.unwrap().unwrap();
     assert_eq!(next.id(), Some("31"));
 }

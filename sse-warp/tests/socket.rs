@@ -1,14 +1,15 @@
 //! Over a real TCP socket on 127.0.0.1, with reqwest decoded by sse-codec:
 //! per-event latency, HTTP/2, a client going away, graceful shutdown with
-//! 100 open streams. Every loop is bounded in count and time.
+//! 100 open streams. Every loop is bounded in count and time; the client
+//! side is shared with sse-axum's tests (`test-support`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
-use sse_codec::EventStream;
 use sse_warp::{Event, KeepAlive};
+use test_support::DropFlag;
 use tokio_util::sync::CancellationToken;
 use warp::Filter;
 
@@ -29,44 +30,25 @@ where
     (addr, tokio::spawn(server.run()))
 }
 
-fn ticks(t0: Instant, n: u64, every: Duration) -> impl futures_util::Stream<Item = Event> + Send {
-    stream::iter(0..n).then(move |i| async move {
-        tokio::time::sleep(every).await;
-        Event::builder()
-            .id(i.to_string())
-            .data(t0.elapsed().as_micros().to_string())
-            .build()
-            .unwrap()
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_event_arrives_as_soon_as_it_is_yielded() {
     let t0 = Instant::now();
-    let route =
-        warp::path("events").map(move || sse_warp::reply(ticks(t0, 10, Duration::from_millis(50))));
+    let route = warp::path("events")
+        .map(move || sse_warp::reply(test_support::ticks(t0, 10, Duration::from_millis(50))));
     let (addr, _server) = serve(route, CancellationToken::new()).await;
     let response = reqwest::get(format!("http://{addr}/events")).await.unwrap();
-    let mut events = EventStream::new(response.bytes_stream());
-    let mut latencies = Vec::new();
-    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), events.next())
-        .await
-        .unwrap()
-    {
-        let sent = Duration::from_micros(event.unwrap().data().parse().unwrap());
-        latencies.push(t0.elapsed() - sent);
-    }
-    assert_eq!(latencies.len(), 10);
-    let worst = *latencies.iter().max().unwrap();
+    let lat = test_support::latencies(response, t0).await;
+    assert_eq!(lat.len(), 10);
+    let worst = *lat.iter().max().unwrap();
     eprintln!("warp HTTP/1.1 event latency on loopback: max {worst:?}");
-    assert!(worst < Duration::from_millis(100), "{latencies:?}");
+    assert!(worst < Duration::from_millis(100), "{lat:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_with_prior_knowledge() {
     let t0 = Instant::now();
-    let route =
-        warp::path("events").map(move || sse_warp::reply(ticks(t0, 5, Duration::from_millis(10))));
+    let route = warp::path("events")
+        .map(move || sse_warp::reply(test_support::ticks(t0, 5, Duration::from_millis(10))));
     let (addr, _server) = serve(route, CancellationToken::new()).await;
     let client = reqwest::Client::builder()
         .http2_prior_knowledge()
@@ -78,20 +60,11 @@ async fn http2_with_prior_knowledge() {
         .await
         .unwrap();
     assert_eq!(response.version(), warp::http::Version::HTTP_2);
-    let events: Vec<_> = EventStream::new(response.bytes_stream()).collect().await;
-    let ids: Vec<_> = events
-        .iter()
-        .map(|e| e.as_ref().unwrap().id().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, ["0", "1", "2", "3", "4"]);
-}
-
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
+    let events: Vec<Event> = test_support::events(response)
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(test_support::ids(&events), [0, 1, 2, 3, 4]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,31 +72,13 @@ async fn client_disconnect_drops_the_stream_promptly() {
     let dropped = Arc::new(AtomicBool::new(false));
     let flag = dropped.clone();
     let route = warp::path("events").map(move || {
-        let guard = DropFlag(flag.clone());
-        let rest = stream::pending::<Event>().map(move |e| {
-            let _ = &guard;
-            e
-        });
-        sse_warp::reply(stream::iter([Event::new("first")]).chain(rest))
+        sse_warp::reply(test_support::first_then_hold(DropFlag(flag.clone())))
             .keep_alive(KeepAlive::new().interval(Duration::from_millis(100)))
     });
     let (addr, _server) = serve(route, CancellationToken::new()).await;
-    let response = reqwest::get(format!("http://{addr}/events")).await.unwrap();
-    let mut events = EventStream::new(response.bytes_stream());
-    assert_eq!(events.next().await.unwrap().unwrap().data(), "first");
-    let gone = Instant::now();
-    drop(events);
-    while !dropped.load(Ordering::SeqCst) {
-        assert!(
-            gone.elapsed() < Duration::from_secs(1),
-            "stream still alive 1 s after the client left"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    eprintln!(
-        "warp: stream dropped {:?} after the client left",
-        gone.elapsed()
-    );
+    let took =
+        test_support::disconnect_and_time_drop(&format!("http://{addr}/events"), &dropped).await;
+    eprintln!("warp: stream dropped {took:?} after the client left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,18 +90,7 @@ async fn graceful_shutdown_with_100_open_streams() {
         sse_warp::reply(events).until(token.clone().cancelled_owned())
     });
     let (addr, server) = serve(route, shutdown.clone()).await;
-    let client = reqwest::Client::new();
-    let mut open = Vec::new();
-    for _ in 0..100 {
-        let response = client
-            .get(format!("http://{addr}/events"))
-            .send()
-            .await
-            .unwrap();
-        let mut events = EventStream::new(response.bytes_stream());
-        assert_eq!(events.next().await.unwrap().unwrap().data(), "hello");
-        open.push(events);
-    }
+    let open = test_support::open_streams(&format!("http://{addr}/events"), 100).await;
     let start = Instant::now();
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(5), server)
@@ -157,10 +101,5 @@ async fn graceful_shutdown_with_100_open_streams() {
         "warp: graceful shutdown with 100 open streams took {:?}",
         start.elapsed()
     );
-    for mut events in open {
-        let end = tokio::time::timeout(Duration::from_secs(1), events.next())
-            .await
-            .unwrap();
-        assert!(end.is_none(), "expected a clean end, got {end:?}");
-    }
+    test_support::assert_clean_end(open).await;
 }

@@ -1,0 +1,129 @@
+//! Client-side helpers for the adapters' tests over real sockets: the same
+//! checks run against axum and warp servers. Every wait is bounded in time.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{stream, Stream, StreamExt};
+use sse_codec::{Event, EventStream};
+
+/// The events of a response, decoded by sse-codec.
+pub type Events = EventStream<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>>;
+
+/// Decodes the body of `response`.
+pub fn events(response: reqwest::Response) -> Events {
+    EventStream::new(Box::pin(response.bytes_stream()))
+}
+
+/// `n` events, `every` apart, each carrying as data the microseconds since
+/// `t0` at which it was yielded, and its index as id.
+pub fn ticks(t0: Instant, n: u64, every: Duration) -> impl Stream<Item = Event> + Send {
+    stream::iter(0..n).then(move |i| async move {
+        tokio::time::sleep(every).await;
+        Event::builder()
+            .id(i.to_string())
+            .data(t0.elapsed().as_micros().to_string())
+            .build()
+            .expect("an integer id is valid")
+    })
+}
+
+/// How long after being yielded each event of a [`ticks`] stream arrived.
+pub async fn latencies(response: reqwest::Response, t0: Instant) -> Vec<Duration> {
+    let mut events = events(response);
+    let mut out = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("an event or the end within 5 s")
+    {
+        let sent = Duration::from_micros(event.unwrap().data().parse().unwrap());
+        out.push(t0.elapsed() - sent);
+    }
+    out
+}
+
+/// The ids of `events`, as integers.
+pub fn ids(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| e.id().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The first `n` events from `url`, sending `last_event_id` if given.
+pub async fn take(url: &str, last_event_id: Option<&str>, n: usize) -> Vec<Event> {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(id) = last_event_id {
+        request = request.header(sse_codec::LAST_EVENT_ID, id);
+    }
+    let taken = events(request.send().await.unwrap())
+        .map(Result::unwrap)
+        .take(n)
+        .collect();
+    tokio::time::timeout(Duration::from_secs(10), taken)
+        .await
+        .expect("events within 10 s")
+}
+
+/// Sets its flag when dropped: put one in a server's event stream to see
+/// when the server drops the stream.
+#[derive(Debug)]
+pub struct DropFlag(pub Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// An event stream that yields "first", then holds `flag` forever.
+pub fn first_then_hold(flag: DropFlag) -> impl Stream<Item = Event> + Send {
+    let rest = stream::pending::<Event>().map(move |event| {
+        let _ = &flag;
+        event
+    });
+    stream::iter([Event::new("first")]).chain(rest)
+}
+
+/// Reads the first event of `url`, goes away, and returns how long the
+/// server took to drop its stream (which must hold a [`DropFlag`] on
+/// `dropped`); panics after 1 s.
+pub async fn disconnect_and_time_drop(url: &str, dropped: &AtomicBool) -> Duration {
+    let mut events = events(reqwest::get(url).await.unwrap());
+    assert_eq!(events.next().await.unwrap().unwrap().data(), "first");
+    let gone = Instant::now();
+    drop(events);
+    while !dropped.load(Ordering::SeqCst) {
+        assert!(
+            gone.elapsed() < Duration::from_secs(1),
+            "stream still alive 1 s after the client left"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    gone.elapsed()
+}
+
+/// Opens `n` streams on `url`, each read up to its first event ("hello").
+pub async fn open_streams(url: &str, n: usize) -> Vec<Events> {
+    let client = reqwest::Client::new();
+    let mut open = Vec::new();
+    for _ in 0..n {
+        let mut events = events(client.get(url).send().await.unwrap());
+        assert_eq!(events.next().await.unwrap().unwrap().data(), "hello");
+        open.push(events);
+    }
+    open
+}
+
+/// Every stream ends cleanly (no error) within 1 s.
+pub async fn assert_clean_end(open: Vec<Events>) {
+    for mut events in open {
+        let end = tokio::time::timeout(Duration::from_secs(1), events.next())
+            .await
+            .expect("the stream ended within 1 s");
+        assert!(end.is_none(), "expected a clean end, got {end:?}");
+    }
+}
