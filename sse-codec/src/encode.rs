@@ -132,13 +132,6 @@ impl Event {
         }
     }
 
-    /// Whether [`to_buf`](Self::to_buf) saves a copy worth more than the
-    /// extra chunks it makes.
-    #[cfg(feature = "stream")]
-    pub(crate) fn is_zero_copy_worthy(&self) -> bool {
-        self.data_lines == 1 && self.data.len() >= crate::encode_stream::ZERO_COPY_MIN
-    }
-
     /// Length of the `event`, `id` and `retry` lines.
     fn head_len(&self) -> usize {
         let field = |prefix: &[u8], value: Option<&str>| {

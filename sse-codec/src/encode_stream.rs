@@ -269,7 +269,7 @@ where
                     timer.as_mut().reset(Instant::now() + keep_alive.interval);
                 }
                 let chunk = match item {
-                    Frame::Event(event) if event.is_zero_copy_worthy() => {
+                    Frame::Event(event) if worth_sharing(&event) => {
                         let mut encoded = event.to_buf();
                         let head = encoded.next_part();
                         *this.pending = Some(encoded);
@@ -297,6 +297,12 @@ where
             }
         }
     }
+}
+
+/// Whether [`Event::to_buf`] saves a copy worth more than the extra chunks it
+/// makes: single-line data of at least [`ZERO_COPY_MIN`] bytes.
+fn worth_sharing(event: &Event) -> bool {
+    event.data_lines == 1 && event.data.len() >= ZERO_COPY_MIN
 }
 
 pin_project! {
