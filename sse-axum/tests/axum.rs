@@ -10,7 +10,7 @@ use axum::Router;
 use bytes::Bytes;
 use futures_util::stream;
 use http_body_util::BodyExt;
-use sse_axum::{Event, Frame, KeepAlive, LastEventId, Sse};
+use sse_axum::{Event, KeepAlive, LastEventId, Sse};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -26,34 +26,12 @@ async fn body_bytes(response: axum::response::Response) -> Bytes {
 async fn headers_and_exact_body() {
     let app = Router::new().route(
         "/events",
-        get(|| async {
-            Sse::new(stream::iter([
-                Frame::Retry(Duration::from_secs(3)),
-                Frame::Event(
-                    Event::builder()
-                        .event_type("progress")
-                        .id("1")
-                        .data("a\nb")
-                        .build()
-                        .unwrap(),
-                ),
-                Frame::comment("note"),
-                Frame::Event(Event::new("")),
-            ]))
-        }),
+        get(|| async { Sse::new(stream::iter(test_support::known_frames())) }),
     );
     let response = app.oneshot(request("/events")).await.unwrap();
     assert_eq!(response.status(), 200);
-    let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/event-stream");
-    assert_eq!(headers["cache-control"], "no-cache, no-transform");
-    assert_eq!(headers["x-accel-buffering"], "no");
-    assert!(headers.get("connection").is_none());
-    assert!(headers.get("content-length").is_none());
-    assert_eq!(
-        body_bytes(response).await,
-        "retry: 3000\n\nevent: progress\nid: 1\ndata: a\ndata: b\n\n:note\ndata: \n\n"
-    );
+    test_support::assert_sse_headers(response.headers());
+    assert_eq!(body_bytes(response).await, test_support::KNOWN_WIRE);
 }
 
 #[tokio::test]

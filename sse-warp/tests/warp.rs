@@ -6,38 +6,18 @@ use std::time::Duration;
 
 use futures_util::stream;
 use http_body_util::BodyExt;
-use sse_warp::{Event, Frame, KeepAlive};
+use sse_warp::{Event, KeepAlive};
 use tokio::time::Instant;
 use warp::{Filter, Reply};
 
 #[tokio::test]
 async fn headers_and_exact_body() {
-    let route = warp::path("events").map(|| {
-        sse_warp::reply(stream::iter([
-            Frame::Retry(Duration::from_secs(3)),
-            Frame::Event(
-                Event::builder()
-                    .event_type("progress")
-                    .id("1")
-                    .data("a\r\nb")
-                    .build()
-                    .unwrap(),
-            ),
-            Frame::comment("note"),
-            Frame::Event(Event::new("")),
-        ]))
-    });
+    let route =
+        warp::path("events").map(|| sse_warp::reply(stream::iter(test_support::known_frames())));
     let response = warp::test::request().path("/events").reply(&route).await;
     assert_eq!(response.status(), 200);
-    let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/event-stream");
-    assert_eq!(headers["cache-control"], "no-cache, no-transform");
-    assert_eq!(headers["x-accel-buffering"], "no");
-    assert!(headers.get("connection").is_none());
-    assert_eq!(
-        response.body(),
-        "retry: 3000\n\nevent: progress\nid: 1\ndata: a\ndata: b\n\n:note\ndata: \n\n"
-    );
+    test_support::assert_sse_headers(response.headers());
+    assert_eq!(response.body(), test_support::KNOWN_WIRE);
 }
 
 #[tokio::test]

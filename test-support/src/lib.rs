@@ -127,3 +127,37 @@ pub async fn assert_clean_end(open: Vec<Events>) {
         assert!(end.is_none(), "expected a clean end, got {end:?}");
     }
 }
+
+/// A known stream for the adapters' exact-body tests: a bare `retry`, a
+/// named event with an id and CRLF in its data, a comment, an event with
+/// empty data (which a browser still dispatches).
+pub fn known_frames() -> Vec<sse_codec::Frame> {
+    use sse_codec::Frame;
+    vec![
+        Frame::Retry(Duration::from_secs(3)),
+        Frame::Event(
+            Event::builder()
+                .event_type("progress")
+                .id("1")
+                .data("a\r\nb")
+                .build()
+                .expect("valid fields"),
+        ),
+        Frame::comment("note"),
+        Frame::Event(Event::new("")),
+    ]
+}
+
+/// The exact body [`known_frames`] must be sent as.
+pub const KNOWN_WIRE: &str =
+    "retry: 3000\n\nevent: progress\nid: 1\ndata: a\ndata: b\n\n:note\ndata: \n\n";
+
+/// The headers every event stream response carries, and the ones it must
+/// not (HTTP/2 forbids `Connection`; a stream has no length).
+pub fn assert_sse_headers(headers: &reqwest::header::HeaderMap) {
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache, no-transform");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    assert!(headers.get("connection").is_none());
+    assert!(headers.get("content-length").is_none());
+}
