@@ -72,9 +72,9 @@ use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 use http::header::HeaderValue;
 use http::request::Parts;
-use sse_codec::{EncodeStream, IntoFrameResult, RESPONSE_HEADERS};
+use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
 
-pub use sse_codec::{Event, EventBuilder, Frame, InvalidField, KeepAlive};
+pub use sse_codec::{EncodedFrame, Event, EventBuilder, Frame, InvalidField, KeepAlive};
 
 /// An SSE response: a stream of events sent as `text/event-stream`.
 ///
@@ -148,7 +148,7 @@ impl<S> Sse<S> {
 impl<S> IntoResponse for Sse<S>
 where
     S: Stream + Send + 'static,
-    S::Item: IntoFrameResult,
+    S::Item: IntoOutgoing,
 {
     fn into_response(self) -> Response {
         let mut response = Response::new(Body::from_stream(self.chunks.end_on_error()));

@@ -236,6 +236,72 @@ impl Frame {
     }
 }
 
+// ===== EncodedFrame =====
+
+/// One frame in its wire form, encoded once and shared: cloning it copies a
+/// pointer, not the bytes. What a broadcaster hands to every subscriber.
+///
+/// It can only be made by encoding an [`Event`] or a [`Frame`], so it always
+/// holds exactly one well-formed frame: raw bytes cannot be passed off as one.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{EncodedFrame, Event};
+///
+/// let frame = EncodedFrame::from(Event::new("hi"));
+/// let copy = frame.clone();
+/// assert_eq!(copy.as_bytes(), "data: hi\n\n");
+/// assert_eq!(frame.len(), 10);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EncodedFrame(Bytes);
+
+impl EncodedFrame {
+    /// The wire bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Takes the wire bytes.
+    #[inline]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// The number of wire bytes.
+    #[inline]
+    #[allow(clippy::len_without_is_empty)] // never empty: every frame has bytes
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl From<&Event> for EncodedFrame {
+    fn from(event: &Event) -> Self {
+        EncodedFrame(event.to_bytes())
+    }
+}
+
+impl From<Event> for EncodedFrame {
+    fn from(event: Event) -> Self {
+        EncodedFrame(event.to_bytes())
+    }
+}
+
+impl From<&Frame> for EncodedFrame {
+    fn from(frame: &Frame) -> Self {
+        EncodedFrame(frame.to_bytes())
+    }
+}
+
+impl From<Frame> for EncodedFrame {
+    fn from(frame: Frame) -> Self {
+        EncodedFrame(frame.to_bytes())
+    }
+}
+
 // ===== EncodedEvent =====
 
 /// An encoded event that shares its data with the [`Event`]; see

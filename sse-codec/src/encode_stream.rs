@@ -12,7 +12,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
-use crate::encode::EncodedEvent;
+use crate::encode::{EncodedEvent, EncodedFrame};
 use crate::event::{Event, Frame};
 use crate::str::ByteStr;
 
@@ -85,46 +85,74 @@ impl Default for KeepAlive {
     }
 }
 
-/// An item [`EncodeStream`] can encode: an [`Event`] or a [`Frame`], or a
-/// `Result` of either (fallible streams).
-pub trait IntoFrameResult {
+/// What [`EncodeStream`] writes for one item: a frame it encodes, or a frame
+/// encoded already (by a broadcaster, once for all its subscribers), which
+/// it writes as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outgoing {
+    /// A frame to encode.
+    Frame(Frame),
+    /// A frame already encoded.
+    Encoded(EncodedFrame),
+}
+
+impl From<Event> for Outgoing {
+    fn from(event: Event) -> Self {
+        Outgoing::Frame(Frame::Event(event))
+    }
+}
+
+impl From<Frame> for Outgoing {
+    fn from(frame: Frame) -> Self {
+        Outgoing::Frame(frame)
+    }
+}
+
+impl From<EncodedFrame> for Outgoing {
+    fn from(frame: EncodedFrame) -> Self {
+        Outgoing::Encoded(frame)
+    }
+}
+
+/// An item [`EncodeStream`] can write: an [`Event`], a [`Frame`] or an
+/// [`EncodedFrame`], or a `Result` of one (fallible streams).
+pub trait IntoOutgoing {
     /// The error of a fallible item.
     type Error;
 
-    /// The frame to encode, or the error.
+    /// What to write, or the error.
     ///
     /// # Errors
     ///
     /// The item's own error.
-    fn into_frame_result(self) -> Result<Frame, Self::Error>;
+    fn into_outgoing(self) -> Result<Outgoing, Self::Error>;
 }
 
-impl IntoFrameResult for Event {
-    type Error = Infallible;
+macro_rules! infallible_outgoing {
+    ($($item:ty),*) => {$(
+        impl IntoOutgoing for $item {
+            type Error = Infallible;
 
-    fn into_frame_result(self) -> Result<Frame, Infallible> {
-        Ok(Frame::Event(self))
-    }
+            fn into_outgoing(self) -> Result<Outgoing, Infallible> {
+                Ok(self.into())
+            }
+        }
+    )*};
 }
 
-impl IntoFrameResult for Frame {
-    type Error = Infallible;
+infallible_outgoing!(Event, Frame, EncodedFrame, Outgoing);
 
-    fn into_frame_result(self) -> Result<Frame, Infallible> {
-        Ok(self)
-    }
-}
-
-impl<T: Into<Frame>, E> IntoFrameResult for Result<T, E> {
+impl<T: Into<Outgoing>, E> IntoOutgoing for Result<T, E> {
     type Error = E;
 
-    fn into_frame_result(self) -> Result<Frame, E> {
+    fn into_outgoing(self) -> Result<Outgoing, E> {
         self.map(Into::into)
     }
 }
 
 pin_project! {
-    /// Encodes a stream of events (or [`Frame`]s) into a stream of body
+    /// Encodes a stream of events (or [`Frame`]s, or [`EncodedFrame`]s) into a stream of body
     /// chunks, one chunk per event as soon as it is yielded, and sends a
     /// keep-alive comment after each [`KeepAlive::interval`] of silence.
     ///
@@ -240,9 +268,9 @@ impl<S> EncodeStream<S> {
 impl<S> Stream for EncodeStream<S>
 where
     S: Stream,
-    S::Item: IntoFrameResult,
+    S::Item: IntoOutgoing,
 {
-    type Item = Result<Bytes, <S::Item as IntoFrameResult>::Error>;
+    type Item = Result<Bytes, <S::Item as IntoOutgoing>::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
@@ -262,20 +290,21 @@ where
         match this
             .events
             .poll_next(cx)
-            .map(|item| item.map(IntoFrameResult::into_frame_result))
+            .map(|item| item.map(IntoOutgoing::into_outgoing))
         {
             Poll::Ready(Some(Ok(item))) => {
                 if let (Some(keep_alive), Some(timer)) = (this.keep_alive.as_ref(), this.timer) {
                     timer.as_mut().reset(Instant::now() + keep_alive.interval);
                 }
                 let chunk = match item {
-                    Frame::Event(event) if worth_sharing(&event) => {
+                    Outgoing::Encoded(frame) => frame.into_bytes(),
+                    Outgoing::Frame(Frame::Event(event)) if worth_sharing(&event) => {
                         let mut encoded = event.to_buf();
                         let head = encoded.next_part();
                         *this.pending = Some(encoded);
                         head.unwrap_or_default()
                     }
-                    frame => frame.to_bytes(),
+                    Outgoing::Frame(frame) => frame.to_bytes(),
                 };
                 Poll::Ready(Some(Ok(chunk)))
             }

@@ -100,6 +100,21 @@ impl Event {
         }
     }
 
+    /// Continues building from this event: to change a field of an event
+    /// someone else built, such as setting its id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_codec::Event::new("hi").into_builder().id("7").build()?;
+    /// assert_eq!(event.id(), Some("7"));
+    /// assert_eq!(event.data(), "hi");
+    /// # Ok::<(), sse_codec::InvalidField>(())
+    /// ```
+    pub fn into_builder(self) -> EventBuilder {
+        EventBuilder { inner: Ok(self) }
+    }
+
     /// The event's data, with line breaks as LF.
     #[inline]
     pub fn data(&self) -> &str {

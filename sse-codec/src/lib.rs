@@ -139,11 +139,11 @@ mod str;
 mod stream;
 
 pub use crate::decode::{EventDecoder, DEFAULT_MAX_EVENT_SIZE};
-pub use crate::encode::{EncodedEvent, EventEncoder, KEEP_ALIVE};
+pub use crate::encode::{EncodedEvent, EncodedFrame, EventEncoder, KEEP_ALIVE};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub use crate::encode_stream::{
-    EncodeStream, EndOnError, IntoFrameResult, KeepAlive, RESPONSE_HEADERS, ZERO_COPY_MIN,
+    EncodeStream, EndOnError, IntoOutgoing, KeepAlive, Outgoing, RESPONSE_HEADERS, ZERO_COPY_MIN,
 };
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};

@@ -148,3 +148,20 @@ async fn large_single_line_data_is_not_copied() {
         .await;
     assert_eq!(chunks.len(), 1);
 }
+
+#[tokio::test]
+async fn encoded_frames_are_written_as_they_are_without_a_copy() {
+    let frame =
+        sse_codec::EncodedFrame::from(Event::builder().id("9").data("a\nb").build().unwrap());
+    let out: Vec<Bytes> = EncodeStream::new(stream::iter([frame.clone(), frame.clone()]))
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(
+        out,
+        ["id: 9\ndata: a\ndata: b\n\n", "id: 9\ndata: a\ndata: b\n\n"]
+    );
+    // The subscriber's chunk is the broadcaster's bytes, shared.
+    assert_eq!(out[0].as_ptr(), frame.as_bytes().as_ptr());
+    assert_eq!(out[1].as_ptr(), frame.as_bytes().as_ptr());
+}

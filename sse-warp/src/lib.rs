@@ -36,13 +36,13 @@
 use std::convert::Infallible;
 
 use futures_core::Stream;
-use sse_codec::{EncodeStream, IntoFrameResult, RESPONSE_HEADERS};
+use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
 use sync_wrapper::SyncStream;
 use warp::http::header::HeaderValue;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-pub use sse_codec::{Event, EventBuilder, Frame, InvalidField, KeepAlive};
+pub use sse_codec::{EncodedFrame, Event, EventBuilder, Frame, InvalidField, KeepAlive};
 
 /// An SSE reply: a stream of events sent as `text/event-stream`.
 ///
@@ -93,7 +93,7 @@ impl<S> SseReply<S> {
 impl<S> Reply for SseReply<S>
 where
     S: Stream + Send + 'static,
-    S::Item: IntoFrameResult,
+    S::Item: IntoOutgoing,
 {
     fn into_response(self) -> Response {
         let body = SyncStream::new(self.chunks.end_on_error());
