@@ -1,0 +1,108 @@
+//! The [`Backend`] trait: where a hub keeps its history and how it fans
+//! events out.
+
+use sse_codec::{ByteStr, EncodedFrame, Event};
+
+use crate::queue::Sink;
+
+/// History and fan-out for a [`Hub`](crate::Hub): the part that would change
+/// to run one hub across several server instances on an external log (Redis
+/// Streams, a database table), while the hub, its subscriptions and the
+/// framework adapters stay as they are.
+///
+/// [`MemoryBackend`](crate::MemoryBackend) is the default. A backend must
+/// keep two promises:
+///
+/// - **Ids.** [`publish`](Self::publish) gives an event without an id the
+///   channel's next sequence number (decimal, counting from 1) and keeps a
+///   given id as it is; the returned id is the one on the wire.
+/// - **No gap, no duplicate.** [`subscribe`](Self::subscribe) registers the
+///   sink and computes the replay as one step with respect to `publish` on
+///   the same channel: every event of the channel is either in the replay
+///   or handed to the sink afterwards, never both, never neither.
+pub trait Backend: Send + Sync + 'static {
+    /// Why an operation failed (a lost connection to the external log).
+    /// The in-memory backend never fails: [`std::convert::Infallible`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Gives `event` its id, encodes it once, appends it to `channel`'s
+    /// history and hands the encoded frame to every live sink of `channel`.
+    /// Returns the event's id. Must not block on any subscriber.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not store the event; no subscriber got it.
+    fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Self::Error>;
+
+    /// Registers `sink` for `channel`'s live events and returns what the
+    /// subscriber missed since `last_event_id`: nothing when it is `None` or
+    /// the channel's latest id; the events after it when it is in history;
+    /// otherwise [`Replay::Reset`].
+    ///
+    /// # Errors
+    ///
+    /// The backend could not read its history; the sink is not registered.
+    fn subscribe(
+        &self,
+        channel: &str,
+        last_event_id: Option<&str>,
+        sink: Sink,
+    ) -> Result<Replay, Self::Error>;
+
+    /// Statistics of one channel, or `None` if it does not exist.
+    fn channel_stats(&self, channel: &str) -> Option<ChannelStats>;
+
+    /// Statistics of the whole hub.
+    fn stats(&self) -> HubStats;
+
+    /// Drops every channel that has no subscriber and no history, returning
+    /// how many were dropped. Publishing to or subscribing to a dropped
+    /// channel creates it anew.
+    fn prune(&self) -> usize;
+}
+
+/// What a new subscriber receives before the live events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// The events it missed, oldest first (often none).
+    Missed(Vec<EncodedFrame>),
+    /// It missed events that are no longer in history, or its last event ID
+    /// is unknown: it gets the hub's reset event, carrying `last_id` (the
+    /// channel's latest id, so that a reconnect after the reset resumes from
+    /// there).
+    Reset {
+        /// The channel's latest event id, if it has published any.
+        last_id: Option<ByteStr>,
+    },
+}
+
+/// Statistics of one channel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChannelStats {
+    /// Subscribers connected now.
+    pub subscribers: usize,
+    /// Events in the replay history, and their encoded bytes.
+    pub history_events: usize,
+    /// The encoded bytes of the events in history.
+    pub history_bytes: usize,
+    /// Events published since the channel was created.
+    pub published: u64,
+    /// Subscribers disconnected because they fell too far behind.
+    pub overflowed: u64,
+    /// The id of the latest event.
+    pub last_id: Option<ByteStr>,
+}
+
+/// Statistics of a hub.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Channels that exist (see [`Backend::prune`]).
+    pub channels: usize,
+    /// Subscribers connected now, over all channels.
+    pub subscribers: usize,
+    /// Subscribers disconnected because they fell too far behind, over all
+    /// channels.
+    pub overflowed: u64,
+}

@@ -1,0 +1,286 @@
+//! Server-Sent Events broadcast: one publisher, many clients, every client
+//! gets every event exactly once, and no slow client can grow the server's
+//! memory.
+//!
+//! A [`Hub`] holds named channels (a topic, a user, a session: replay is
+//! scoped to one channel). For each channel it
+//!
+//! - gives every published event an id (the next decimal integer, unless the
+//!   event has one) and **encodes it once**: every subscriber's response
+//!   body gets the same shared bytes ([`EncodedFrame`]);
+//! - keeps a **bounded history** (by events and by bytes, [`HistoryLimits`])
+//!   and replays, to a client reconnecting with `Last-Event-ID`, exactly the
+//!   events it missed, then the live ones: no gap and no duplicate, even
+//!   while events are being published;
+//! - sends a **reset event** instead when the client's last id is older than
+//!   the history or unknown (a server restart), so the page can reload its
+//!   state: a gap is never silent;
+//! - gives each subscriber a **queue bounded in bytes**. A subscriber that
+//!   falls further behind is disconnected (its stream ends); it reconnects
+//!   and replays from history. Publishing never waits for a subscriber.
+//!
+//! History and fan-out live behind the [`Backend`] trait;
+//! [`MemoryBackend`] is the default.
+//!
+//! # Example
+//!
+//! With [`sse-axum`](https://docs.rs/sse-axum) (or `sse-warp`), a
+//! [`Subscription`] is the response's event stream:
+//!
+//! ```
+//! use axum::{extract::State, routing::get, Router};
+//! use sse_axum::{LastEventId, Sse};
+//! use sse_hub::{Hub, Subscription};
+//!
+//! async fn events(State(hub): State<Hub>, LastEventId(last): LastEventId) -> Sse<Subscription> {
+//!     let Ok(subscription) = hub.subscribe("news", last.as_deref());
+//!     Sse::new(subscription)
+//! }
+//!
+//! let hub = Hub::new();
+//! let _app: Router = Router::new().route("/events", get(events)).with_state(hub.clone());
+//!
+//! // Anywhere, from any thread, without waiting:
+//! let Ok(id) = hub.publish("news", sse_codec::Event::new("hello"));
+//! assert_eq!(id, "1");
+//! ```
+//!
+//! # Delivery guarantee
+//!
+//! Every event published on a channel reaches each of its subscribers in
+//! order, as one of: delivered live; replayed after a reconnect (the client
+//! sends its last event ID); or, if history no longer holds it when the
+//! client reconnects, announced by the reset event. A subscriber whose queue
+//! overflows loses only its connection, never an event silently.
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod backend;
+mod memory;
+mod queue;
+
+use std::sync::Arc;
+
+use sse_codec::{ByteStr, Event};
+
+pub use crate::backend::{Backend, ChannelStats, HubStats, Replay};
+pub use crate::memory::{HistoryLimits, MemoryBackend};
+pub use crate::queue::{Delivery, Sink, Subscription};
+pub use sse_codec::EncodedFrame;
+
+/// The default bytes a subscriber may have queued before it is disconnected:
+/// 256 KiB.
+pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
+
+/// The default event type of the reset event.
+pub const DEFAULT_RESET_TYPE: &str = "reset";
+
+/// A broadcast hub: channels of events with replay, fanned out to
+/// subscribers. Cloning shares the hub.
+///
+/// See the [crate documentation](crate) for what it guarantees.
+#[derive(Debug)]
+pub struct Hub<B = MemoryBackend> {
+    inner: Arc<Inner<B>>,
+}
+
+#[derive(Debug)]
+struct Inner<B> {
+    backend: B,
+    queue_bytes: usize,
+    reset: Event,
+}
+
+impl<B> Clone for Hub<B> {
+    fn clone(&self) -> Self {
+        Hub {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl Hub {
+    /// An in-memory hub with the default limits: [`HistoryLimits::default`]
+    /// per channel and [`DEFAULT_QUEUE_BYTES`] per subscriber.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Configures a hub.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_hub::Hub::builder()
+    ///     .history_events(100)
+    ///     .history_bytes(64 * 1024)
+    ///     .queue_bytes(32 * 1024)
+    ///     .reset_event(sse_codec::Event::builder().event_type("reload").build()?)
+    ///     .build();
+    /// # drop(hub);
+    /// # Ok::<(), sse_codec::InvalidField>(())
+    /// ```
+    pub fn builder() -> HubBuilder {
+        HubBuilder {
+            history: HistoryLimits::default(),
+            queue_bytes: DEFAULT_QUEUE_BYTES,
+            reset: Event::builder()
+                .event_type(DEFAULT_RESET_TYPE)
+                .build()
+                .expect("a fixed event type is valid"),
+        }
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Backend> Hub<B> {
+    /// Publishes `event` on `channel` and returns its id: the channel's next
+    /// sequence number (decimal, from 1) unless the event has an id.
+    ///
+    /// The event is encoded once; each subscriber's queue gets the shared
+    /// bytes. This never waits for a subscriber: one that is too far behind
+    /// is disconnected instead.
+    ///
+    /// # Errors
+    ///
+    /// The backend's error; never, for the in-memory backend.
+    pub fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, B::Error> {
+        self.inner.backend.publish(channel, event)
+    }
+
+    /// Subscribes to `channel`, resuming after `last_event_id` (the client's
+    /// `Last-Event-ID`).
+    ///
+    /// - `None`, or the channel's latest id: the live events only.
+    /// - An id in history: the events after it, then the live ones.
+    /// - An id older than the history or unknown: the reset event (with the
+    ///   channel's latest id as its id), then the live events.
+    ///
+    /// # Errors
+    ///
+    /// The backend's error; never, for the in-memory backend.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_codec::Event;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = sse_hub::Hub::new();
+    /// for n in 1..=3 {
+    ///     let _ = hub.publish("jobs", Event::new(format!("step {n}")));
+    /// }
+    /// let Ok(mut resumed) = hub.subscribe("jobs", Some("1"));
+    /// assert_eq!(resumed.next().await.unwrap().as_bytes(), "id: 2\ndata: step 2\n\n");
+    /// assert_eq!(resumed.next().await.unwrap().as_bytes(), "id: 3\ndata: step 3\n\n");
+    ///
+    /// let Ok(mut lost) = hub.subscribe("jobs", Some("99"));
+    /// assert_eq!(lost.next().await.unwrap().as_bytes(), "event: reset\nid: 3\ndata: \n\n");
+    /// # });
+    /// ```
+    pub fn subscribe(
+        &self,
+        channel: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription, B::Error> {
+        let (sink, subscription) = queue::queue(self.inner.queue_bytes);
+        let replay = match self.inner.backend.subscribe(channel, last_event_id, sink)? {
+            Replay::Missed(frames) => frames,
+            Replay::Reset { last_id } => {
+                let reset = self.inner.reset.clone().into_builder();
+                let reset = reset.id(last_id.unwrap_or_default()).build();
+                vec![EncodedFrame::from(
+                    reset.expect("an id from the backend is a valid id"),
+                )]
+            }
+        };
+        Ok(subscription(replay))
+    }
+
+    /// Statistics of `channel`, or `None` if it does not exist.
+    pub fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
+        self.inner.backend.channel_stats(channel)
+    }
+
+    /// Statistics of the whole hub: channels and subscribers.
+    pub fn stats(&self) -> HubStats {
+        self.inner.backend.stats()
+    }
+
+    /// Drops the channels that have no subscriber and no history; returns
+    /// how many. Call it now and then when channels are per user or per
+    /// session.
+    pub fn prune(&self) -> usize {
+        self.inner.backend.prune()
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.inner.backend
+    }
+}
+
+/// Configures a [`Hub`]; made by [`Hub::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct HubBuilder {
+    history: HistoryLimits,
+    queue_bytes: usize,
+    reset: Event,
+}
+
+impl HubBuilder {
+    /// The most events of history kept per channel (default 1000).
+    pub fn history_events(mut self, events: usize) -> Self {
+        self.history.events = events;
+        self
+    }
+
+    /// The most encoded bytes of history kept per channel (default 1 MiB).
+    pub fn history_bytes(mut self, bytes: usize) -> Self {
+        self.history.bytes = bytes;
+        self
+    }
+
+    /// The most bytes a subscriber may have waiting before it is
+    /// disconnected (default [`DEFAULT_QUEUE_BYTES`]). One event larger
+    /// than this still reaches a subscriber whose queue is empty.
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
+        self
+    }
+
+    /// The event sent to a subscriber whose last event ID is older than the
+    /// history or unknown (default: type `reset`, empty data). Its id is
+    /// replaced by the channel's latest id (empty if there is none), so a
+    /// client that reconnects after it resumes from there.
+    pub fn reset_event(mut self, event: Event) -> Self {
+        self.reset = event;
+        self
+    }
+
+    /// An in-memory hub.
+    pub fn build(self) -> Hub {
+        let backend = MemoryBackend::new(self.history);
+        self.build_with(backend)
+    }
+
+    /// A hub on `backend`. The history limits set here are the in-memory
+    /// backend's; other backends have their own.
+    pub fn build_with<B: Backend>(self, backend: B) -> Hub<B> {
+        Hub {
+            inner: Arc::new(Inner {
+                backend,
+                queue_bytes: self.queue_bytes,
+                reset: self.reset,
+            }),
+        }
+    }
+}

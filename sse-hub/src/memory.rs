@@ -1,0 +1,268 @@
+//! [`MemoryBackend`]: history and fan-out in this process.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use sse_codec::{ByteStr, EncodedFrame, Event};
+
+use crate::backend::{Backend, ChannelStats, HubStats, Replay};
+use crate::queue::{Delivery, Sink};
+
+/// How much history each channel keeps for replay: at most `events` events
+/// and at most `bytes` encoded bytes, the oldest dropped first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// The most events kept per channel.
+    pub events: usize,
+    /// The most encoded bytes kept per channel.
+    pub bytes: usize,
+}
+
+impl Default for HistoryLimits {
+    /// 1000 events and 1 MiB per channel.
+    fn default() -> Self {
+        HistoryLimits {
+            events: 1000,
+            bytes: 1 << 20,
+        }
+    }
+}
+
+/// The default [`Backend`]: each channel's history and subscribers in
+/// memory, behind one short lock per channel.
+#[derive(Debug, Default)]
+pub struct MemoryBackend {
+    limits: HistoryLimits,
+    channels: Mutex<HashMap<Box<str>, Arc<Mutex<Channel>>>>,
+}
+
+#[derive(Debug)]
+struct Channel {
+    /// Set by `prune` when it removes the channel from the map, so that a
+    /// caller who looked it up just before retries with the new one.
+    removed: bool,
+    /// The sequence number of the next event.
+    next_seq: u64,
+    last_id: Option<ByteStr>,
+    history: VecDeque<Entry>,
+    history_bytes: usize,
+    sinks: Vec<Sink>,
+    /// `sinks.len()` at which closed sinks are next swept out.
+    sweep_at: usize,
+    overflowed: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    seq: u64,
+    id: ByteStr,
+    frame: EncodedFrame,
+}
+
+const FIRST_SWEEP: usize = 64;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update under these locks leaves the state consistent before it
+    // can panic (allocation aside), so a poisoned lock is still usable.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl MemoryBackend {
+    /// A backend keeping `limits` of history per channel.
+    pub fn new(limits: HistoryLimits) -> Self {
+        MemoryBackend {
+            limits,
+            channels: Mutex::default(),
+        }
+    }
+
+    /// Runs `f` on `name`'s channel, creating it if needed, under its lock.
+    fn with_channel<T>(&self, name: &str, f: impl FnOnce(&mut Channel) -> T) -> T {
+        loop {
+            let channel = {
+                let mut channels = lock(&self.channels);
+                match channels.get(name) {
+                    Some(channel) => Arc::clone(channel),
+                    None => Arc::clone(
+                        channels
+                            .entry(name.into())
+                            .or_insert_with(|| Arc::new(Mutex::new(Channel::new()))),
+                    ),
+                }
+            };
+            let mut channel = lock(&channel);
+            if !channel.removed {
+                return f(&mut channel);
+            }
+        }
+    }
+}
+
+impl Channel {
+    fn new() -> Self {
+        Channel {
+            removed: false,
+            next_seq: 1,
+            last_id: None,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            sinks: Vec::new(),
+            sweep_at: FIRST_SWEEP,
+            overflowed: 0,
+        }
+    }
+
+    fn publish(&mut self, limits: HistoryLimits, event: Event) -> ByteStr {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let (event, id) = match event.id() {
+            Some(id) => {
+                let id = ByteStr::from(id);
+                (event, id)
+            }
+            None => {
+                let id = ByteStr::from(seq.to_string());
+                let event = event
+                    .into_builder()
+                    .id(id.clone())
+                    .build()
+                    .expect("a decimal id is a valid id");
+                (event, id)
+            }
+        };
+        let frame = EncodedFrame::from(&event);
+        drop(event);
+
+        let overflowed = &mut self.overflowed;
+        self.sinks.retain(|sink| match sink.send(frame.clone()) {
+            Delivery::Queued => true,
+            Delivery::Overflowed => {
+                *overflowed += 1;
+                false
+            }
+            Delivery::Closed => false,
+        });
+
+        self.history_bytes += frame.len();
+        self.history.push_back(Entry {
+            seq,
+            id: id.clone(),
+            frame,
+        });
+        while self.history.len() > limits.events || self.history_bytes > limits.bytes {
+            let Some(old) = self.history.pop_front() else {
+                break;
+            };
+            self.history_bytes -= old.frame.len();
+        }
+        self.last_id = Some(id.clone());
+        id
+    }
+
+    /// The position in history of the event with id `id`.
+    fn position(&self, id: &str) -> Option<usize> {
+        // Sequence ids are found by arithmetic; ids the publisher chose, by
+        // a scan from the newest.
+        if let (Ok(seq), Some(first)) = (id.parse::<u64>(), self.history.front()) {
+            let at = seq
+                .checked_sub(first.seq)
+                .and_then(|i| usize::try_from(i).ok());
+            if let Some(i) = at.filter(|&i| self.history.get(i).is_some_and(|e| e.id == id)) {
+                return Some(i);
+            }
+        }
+        self.history.iter().rposition(|entry| entry.id == id)
+    }
+
+    fn replay(&self, last_event_id: Option<&str>) -> Replay {
+        let Some(last) = last_event_id else {
+            return Replay::Missed(Vec::new());
+        };
+        if let Some(i) = self.position(last) {
+            let missed = self.history.range(i + 1..).map(|e| e.frame.clone());
+            return Replay::Missed(missed.collect());
+        }
+        if self.last_id.as_deref() == Some(last) {
+            // The latest event, dropped from history by the byte limit.
+            return Replay::Missed(Vec::new());
+        }
+        Replay::Reset {
+            last_id: self.last_id.clone(),
+        }
+    }
+
+    fn add(&mut self, sink: Sink) {
+        if self.sinks.len() >= self.sweep_at {
+            self.sinks.retain(|sink| !sink.is_closed());
+            self.sweep_at = (self.sinks.len() * 2).max(FIRST_SWEEP);
+        }
+        self.sinks.push(sink);
+    }
+
+    fn subscribers(&self) -> usize {
+        self.sinks.iter().filter(|sink| !sink.is_closed()).count()
+    }
+
+    fn stats(&self) -> ChannelStats {
+        ChannelStats {
+            subscribers: self.subscribers(),
+            history_events: self.history.len(),
+            history_bytes: self.history_bytes,
+            published: self.next_seq - 1,
+            overflowed: self.overflowed,
+            last_id: self.last_id.clone(),
+        }
+    }
+}
+
+impl Backend for MemoryBackend {
+    type Error = Infallible;
+
+    fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Infallible> {
+        Ok(self.with_channel(channel, |ch| ch.publish(self.limits, event)))
+    }
+
+    fn subscribe(
+        &self,
+        channel: &str,
+        last_event_id: Option<&str>,
+        sink: Sink,
+    ) -> Result<Replay, Infallible> {
+        Ok(self.with_channel(channel, |ch| {
+            ch.add(sink);
+            ch.replay(last_event_id)
+        }))
+    }
+
+    fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
+        let channel = Arc::clone(lock(&self.channels).get(channel)?);
+        let stats = lock(&channel).stats();
+        Some(stats)
+    }
+
+    fn stats(&self) -> HubStats {
+        let channels: Vec<_> = lock(&self.channels).values().cloned().collect();
+        let mut stats = HubStats {
+            channels: channels.len(),
+            ..HubStats::default()
+        };
+        for channel in channels {
+            let channel = lock(&channel);
+            stats.subscribers += channel.subscribers();
+            stats.overflowed += channel.overflowed;
+        }
+        stats
+    }
+
+    fn prune(&self) -> usize {
+        let mut channels = lock(&self.channels);
+        let before = channels.len();
+        channels.retain(|_, channel| {
+            let mut channel = lock(channel);
+            channel.removed = channel.history.is_empty() && channel.subscribers() == 0;
+            !channel.removed
+        });
+        before - channels.len()
+    }
+}

@@ -1,0 +1,174 @@
+//! The bounded queue between the hub and one subscriber: [`Sink`] is the
+//! hub's end, [`Subscription`] the subscriber's.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use sse_codec::EncodedFrame;
+
+/// What became of a frame handed to a [`Sink`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Delivery {
+    /// Queued for the subscriber.
+    Queued,
+    /// The subscriber was too far behind: its queue would have passed its
+    /// byte limit. The queue is emptied and the subscription ends, so the
+    /// client reconnects and replays from history. The sink stays closed.
+    Overflowed,
+    /// The subscription was dropped (or overflowed earlier). The sink can be
+    /// forgotten.
+    Closed,
+}
+
+/// The hub's end of one subscriber's queue: what a [`Backend`] keeps for
+/// every subscriber of a channel and hands each live frame to.
+///
+/// [`Backend`]: crate::Backend
+#[derive(Debug)]
+pub struct Sink {
+    queue: Arc<Queue>,
+}
+
+/// The subscriber's end: the frames to replay, then the live ones.
+///
+/// A [`Stream`] of [`EncodedFrame`]s that the framework adapters take as
+/// their event stream (`sse_axum::Sse::new(subscription)`). It ends when
+/// the subscriber falls too far behind (see [`Delivery::Overflowed`]) and
+/// otherwise never; dropping it unsubscribes.
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct Subscription {
+    replay: std::vec::IntoIter<EncodedFrame>,
+    queue: Arc<Queue>,
+}
+
+#[derive(Debug)]
+struct Queue {
+    max_bytes: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    frames: VecDeque<EncodedFrame>,
+    /// Sum of the lengths of `frames`.
+    bytes: usize,
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves `State` consistent (every
+        // update is a single push, pop or clear), so poisoning is ignored.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A new queue holding at most `max_bytes` of frames (or one frame of any
+/// size): the hub's end, and a function that makes the subscriber's end
+/// once its replay is known.
+pub(crate) fn queue(max_bytes: usize) -> (Sink, impl FnOnce(Vec<EncodedFrame>) -> Subscription) {
+    let queue = Arc::new(Queue {
+        max_bytes,
+        state: Mutex::new(State::default()),
+    });
+    let sink = Sink {
+        queue: Arc::clone(&queue),
+    };
+    (sink, move |replay: Vec<EncodedFrame>| Subscription {
+        replay: replay.into_iter(),
+        queue,
+    })
+}
+
+impl Sink {
+    /// Queues `frame` for the subscriber, without blocking beyond a short
+    /// lock.
+    ///
+    /// If the queue holds frames and `frame` would take it past its byte
+    /// limit, the subscriber is disconnected instead: its queued frames are
+    /// freed and its stream ends ([`Delivery::Overflowed`]). A single frame
+    /// larger than the limit still goes into an empty queue, so one large
+    /// event never disconnects a subscriber that keeps up.
+    pub fn send(&self, frame: EncodedFrame) -> Delivery {
+        let mut state = self.queue.lock();
+        if state.closed {
+            return Delivery::Closed;
+        }
+        let delivery = if !state.frames.is_empty()
+            && state.bytes.saturating_add(frame.len()) > self.queue.max_bytes
+        {
+            state.frames = VecDeque::new();
+            state.bytes = 0;
+            state.closed = true;
+            Delivery::Overflowed
+        } else {
+            state.bytes += frame.len();
+            state.frames.push_back(frame);
+            Delivery::Queued
+        };
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        delivery
+    }
+
+    /// Whether the subscription is gone (dropped or overflowed).
+    pub fn is_closed(&self) -> bool {
+        self.queue.lock().closed
+    }
+
+    /// The bytes queued and not yet taken by the subscriber.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.lock().bytes
+    }
+}
+
+impl Subscription {
+    /// The frames still to replay, and the bytes queued behind them.
+    pub fn backlog(&self) -> (usize, usize) {
+        (self.replay.len(), self.queue.lock().bytes)
+    }
+}
+
+impl Stream for Subscription {
+    type Item = EncodedFrame;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedFrame>> {
+        if let Some(frame) = self.replay.next() {
+            return Poll::Ready(Some(frame));
+        }
+        let mut state = self.queue.lock();
+        if let Some(frame) = state.frames.pop_front() {
+            state.bytes -= frame.len();
+            return Poll::Ready(Some(frame));
+        }
+        if state.closed {
+            return Poll::Ready(None);
+        }
+        match &mut state.waker {
+            Some(waker) => waker.clone_from(cx.waker()),
+            None => state.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut state = self.queue.lock();
+        state.closed = true;
+        state.frames = VecDeque::new();
+        state.bytes = 0;
+        state.waker = None;
+    }
+}

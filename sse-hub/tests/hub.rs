@@ -1,0 +1,270 @@
+//! The hub's promises, checked on the wire: every frame a subscription
+//! yields is decoded by sse-codec's (spec-tested) decoder, as a browser
+//! would read it.
+
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use sse_codec::{Event, EventDecoder};
+use sse_hub::{Hub, Subscription};
+
+/// Decodes one frame as an `EventSource` would.
+fn decode(frame: &sse_hub::EncodedFrame) -> Event {
+    let mut input = frame.as_bytes().clone();
+    let event = EventDecoder::new().decode_event(&mut input).unwrap();
+    assert!(input.is_empty(), "one frame is one event");
+    event.expect("a frame dispatches an event")
+}
+
+/// What the subscription yields without waiting.
+fn ready(subscription: &mut Subscription) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Some(Some(frame)) = subscription.next().now_or_never() {
+        out.push(decode(&frame));
+    }
+    out
+}
+
+fn publish_n(hub: &Hub, channel: &str, range: std::ops::RangeInclusive<u64>) {
+    for n in range {
+        let Ok(_) = hub.publish(channel, Event::new(format!("event {n}")));
+    }
+}
+
+fn ids(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.id().unwrap()).collect()
+}
+
+#[test]
+fn ids_are_consecutive_per_channel_unless_given() {
+    let hub = Hub::new();
+    assert_eq!(hub.publish("a", Event::new("x")).unwrap(), "1");
+    assert_eq!(hub.publish("a", Event::new("x")).unwrap(), "2");
+    assert_eq!(hub.publish("b", Event::new("x")).unwrap(), "1");
+    let given = Event::builder().id("order-17").data("x").build().unwrap();
+    assert_eq!(hub.publish("a", given).unwrap(), "order-17");
+    assert_eq!(hub.publish("a", Event::new("x")).unwrap(), "4");
+}
+
+#[test]
+fn new_subscribers_get_live_events_only() {
+    let hub = Hub::new();
+    publish_n(&hub, "c", 1..=3);
+    let Ok(mut sub) = hub.subscribe("c", None);
+    assert!(ready(&mut sub).is_empty());
+    publish_n(&hub, "c", 4..=5);
+    let got = ready(&mut sub);
+    assert_eq!(ids(&got), ["4", "5"]);
+    assert_eq!(got[0].data(), "event 4");
+}
+
+#[test]
+fn replays_exactly_the_missed_events_then_live() {
+    let hub = Hub::new();
+    publish_n(&hub, "c", 1..=5);
+    let Ok(mut sub) = hub.subscribe("c", Some("2"));
+    // Published after subscribing, before the replay is read.
+    publish_n(&hub, "c", 6..=7);
+    assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5", "6", "7"]);
+    // Up to date: nothing to replay.
+    let Ok(mut sub) = hub.subscribe("c", Some("7"));
+    assert!(ready(&mut sub).is_empty());
+}
+
+#[test]
+fn replays_after_ids_the_publisher_chose() {
+    let hub = Hub::new();
+    for id in ["a", "b", "c"] {
+        let event = Event::builder().id(id).data(id).build().unwrap();
+        hub.publish("c", event).unwrap();
+    }
+    let Ok(mut sub) = hub.subscribe("c", Some("a"));
+    assert_eq!(ids(&ready(&mut sub)), ["b", "c"]);
+}
+
+#[test]
+fn too_old_or_unknown_ids_get_the_reset_event_then_live() {
+    let hub = Hub::builder().history_events(3).build();
+    publish_n(&hub, "c", 1..=10);
+    // History holds 8, 9, 10: "6" is too old (7 is gone), the others are
+    // unknown here (a restarted server, another channel's id).
+    for (stale, live) in [("6", 11), ("not-an-id", 12), ("99", 13)] {
+        let latest = (live - 1).to_string();
+        let Ok(mut sub) = hub.subscribe("c", Some(stale));
+        publish_n(&hub, "c", live..=live);
+        let got = ready(&mut sub);
+        assert_eq!(got.len(), 2, "{stale}");
+        assert_eq!(got[0].event_type(), "reset");
+        // The reset carries the latest id, so a reconnect resumes there.
+        assert_eq!(got[0].id(), Some(latest.as_str()));
+        assert_eq!(got[1].data(), format!("event {live}"));
+    }
+    // History now holds 11, 12, 13: the oldest kept id is not a gap.
+    let Ok(mut sub) = hub.subscribe("c", Some("11"));
+    assert_eq!(ids(&ready(&mut sub)), ["12", "13"]);
+}
+
+#[test]
+fn reset_event_is_configurable_and_empty_channels_reset_the_id() {
+    let reset = Event::builder()
+        .event_type("reload")
+        .data("state lost")
+        .build()
+        .unwrap();
+    let hub = Hub::builder().reset_event(reset).build();
+    // A server that restarted has no history: the client's id is unknown.
+    let Ok(mut sub) = hub.subscribe("c", Some("57"));
+    let frame = sub.next().now_or_never().unwrap().unwrap();
+    // `id:` with no value: the browser's last event ID becomes empty, so it
+    // sends none on its next reconnect.
+    assert_eq!(
+        frame.as_bytes(),
+        "event: reload\nid: \ndata: state lost\n\n"
+    );
+    let got = [decode(&frame)];
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].event_type(), "reload");
+    assert_eq!(got[0].data(), "state lost");
+    assert_eq!(got[0].id(), None);
+}
+
+#[test]
+fn history_is_bounded_by_events_and_by_bytes() {
+    let hub = Hub::builder()
+        .history_events(100)
+        .history_bytes(1000)
+        .build();
+    publish_n(&hub, "c", 1..=1000);
+    let stats = hub.channel_stats("c").unwrap();
+    assert!(stats.history_bytes <= 1000, "{stats:?}");
+    assert!(stats.history_events <= 100);
+    assert_eq!(stats.published, 1000);
+    // The newest events are the ones kept.
+    let first_kept = 1000 - stats.history_events as u64 + 1;
+    let Ok(mut sub) = hub.subscribe("c", Some(&first_kept.to_string()));
+    let got = ready(&mut sub);
+    assert_eq!(got.len(), stats.history_events - 1);
+    assert_eq!(got.last().unwrap().id(), Some("1000"));
+}
+
+#[test]
+fn channels_are_isolated() {
+    let hub = Hub::new();
+    let Ok(mut a) = hub.subscribe("user-a", None);
+    publish_n(&hub, "user-b", 1..=5);
+    assert!(ready(&mut a).is_empty());
+    // B's ids mean nothing on A: A's own history is replayed, never B's.
+    publish_n(&hub, "user-a", 1..=2);
+    let Ok(mut a2) = hub.subscribe("user-a", Some("1"));
+    let got = ready(&mut a2);
+    assert_eq!(ids(&got), ["2"]);
+    assert!(got.iter().all(|e| e.data() == "event 2"));
+    assert_eq!(ready(&mut a).len(), 2);
+}
+
+#[test]
+fn a_slow_subscriber_is_disconnected_with_bounded_memory_and_replays() {
+    let limit = 4 * 1024;
+    let hub = Hub::builder()
+        .queue_bytes(limit)
+        .history_events(10_000)
+        .history_bytes(usize::MAX)
+        .build();
+    let Ok(mut fast) = hub.subscribe("c", None);
+    let Ok(mut slow) = hub.subscribe("c", None);
+    // The slow one reads one event, then stalls.
+    publish_n(&hub, "c", 1..=1);
+    let first = ready(&mut slow);
+    assert_eq!(ids(&first), ["1"]);
+    let mut fast_seen = ready(&mut fast);
+    for n in 2..=5000 {
+        publish_n(&hub, "c", n..=n);
+        // The queue never holds more than the limit.
+        assert!(slow.backlog().1 <= limit);
+        fast_seen.extend(ready(&mut fast));
+    }
+    // The fast subscriber got everything; the slow one's stream has ended,
+    // and the hub knows why.
+    assert_eq!(fast_seen.len(), 5000);
+    assert_eq!(slow.next().now_or_never(), Some(None));
+    let stats = hub.channel_stats("c").unwrap();
+    assert_eq!(stats.overflowed, 1);
+    assert_eq!(stats.subscribers, 1);
+    // Reconnecting with its last id, it replays every event it missed.
+    let Ok(mut again) = hub.subscribe("c", Some("1"));
+    let replayed = ready(&mut again);
+    assert_eq!(replayed.len(), 4999);
+    assert_eq!(replayed[0].id(), Some("2"));
+}
+
+#[test]
+fn one_event_larger_than_the_queue_still_reaches_a_subscriber_that_keeps_up() {
+    let hub = Hub::builder().queue_bytes(100).build();
+    let Ok(mut sub) = hub.subscribe("c", None);
+    let big = "x".repeat(10_000);
+    hub.publish("c", Event::new(big.clone())).unwrap();
+    assert_eq!(ready(&mut sub)[0].data(), big);
+    hub.publish("c", Event::new(big.clone())).unwrap();
+    assert_eq!(ready(&mut sub)[0].data(), big);
+}
+
+#[test]
+fn every_subscriber_gets_the_same_bytes() {
+    let hub = Hub::new();
+    let mut subs: Vec<_> = (0..3).map(|_| hub.subscribe("c", None).unwrap()).collect();
+    hub.publish("c", Event::new("shared")).unwrap();
+    let frames: Vec<_> = subs
+        .iter_mut()
+        .map(|s| s.next().now_or_never().unwrap().unwrap())
+        .collect();
+    let ptr = frames[0].as_bytes().as_ptr();
+    assert!(
+        frames.iter().all(|f| f.as_bytes().as_ptr() == ptr),
+        "encoded once, shared"
+    );
+}
+
+#[test]
+fn stats_count_subscribers_and_prune_drops_empty_channels() {
+    let hub = Hub::builder().history_events(0).build();
+    let a = hub.subscribe("a", None).unwrap();
+    let _b = hub.subscribe("b", None).unwrap();
+    hub.publish("c", Event::new("no one listens")).unwrap();
+    let stats = hub.stats();
+    assert_eq!((stats.channels, stats.subscribers), (3, 2));
+    assert_eq!(hub.channel_stats("a").unwrap().subscribers, 1);
+    drop(a);
+    assert_eq!(hub.channel_stats("a").unwrap().subscribers, 0);
+    // "a" and "c" have no subscriber and (history 0) no history.
+    assert_eq!(hub.prune(), 2);
+    assert_eq!(hub.stats().channels, 1);
+    assert!(hub.channel_stats("a").is_none());
+    // A pruned channel comes back on use.
+    hub.publish("a", Event::new("again")).unwrap();
+    assert_eq!(hub.channel_stats("a").unwrap().published, 1);
+}
+
+#[tokio::test]
+async fn publishing_never_waits_for_a_subscriber() {
+    let hub = Hub::builder().queue_bytes(1024).build();
+    let _stalled: Vec<_> = (0..100)
+        .map(|_| hub.subscribe("c", None).unwrap())
+        .collect();
+    // No subscriber is ever polled; publishing still completes (bounded).
+    let publish = tokio::task::spawn_blocking({
+        let hub = hub.clone();
+        move || publish_n(&hub, "c", 1..=10_000)
+    });
+    tokio::time::timeout(Duration::from_secs(30), publish)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hub.stats().overflowed, 100);
+}
+
+#[test]
+fn a_subscription_ends_only_by_overflow() {
+    let hub = Hub::new();
+    let mut sub = hub.subscribe("c", None).unwrap();
+    assert!(sub.next().now_or_never().is_none(), "pending, not ended");
+}

@@ -1,0 +1,216 @@
+//! No gap and no duplicate: subscribers that read at any pace, fall behind,
+//! disconnect and reconnect with their last event ID, while events are
+//! published in between (property test) and from other threads (stress).
+//! Every frame is decoded by sse-codec's decoder, as a client would.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use proptest::prelude::*;
+use sse_codec::{Event, EventDecoder};
+use sse_hub::{EncodedFrame, Hub, Subscription};
+
+fn decode(frame: &EncodedFrame) -> Event {
+    let mut input = frame.as_bytes().clone();
+    EventDecoder::new()
+        .decode_event(&mut input)
+        .unwrap()
+        .expect("one event per frame")
+}
+
+/// A client as a browser's `EventSource` behaves: it remembers the last
+/// event ID and sends it when it reconnects.
+struct Client {
+    subscription: Option<Subscription>,
+    last_id: Option<String>,
+    /// The id the next event must have.
+    expect: u64,
+    /// Events published when the client reconnected; a reset must carry it.
+    reset_allowed: Option<u64>,
+    resets: usize,
+}
+
+impl Client {
+    fn connect(hub: &Hub, published: u64) -> Client {
+        Client {
+            subscription: Some(hub.subscribe("c", None).unwrap()),
+            last_id: None,
+            expect: published + 1,
+            reset_allowed: None,
+            resets: 0,
+        }
+    }
+
+    fn reconnect(&mut self, hub: &Hub, published: u64) {
+        self.subscription = Some(hub.subscribe("c", self.last_id.as_deref()).unwrap());
+        self.reset_allowed = Some(published);
+        if self.last_id.is_none() {
+            // Nothing seen yet, so nothing to resume from: a new client.
+            self.expect = published + 1;
+        }
+    }
+
+    /// Reads up to `n` events that are ready; returns false if the stream
+    /// has ended (overflow).
+    fn read(&mut self, n: usize) -> bool {
+        for _ in 0..n {
+            let Some(subscription) = &mut self.subscription else {
+                return false;
+            };
+            match subscription.next().now_or_never() {
+                None => return true,
+                Some(None) => {
+                    self.subscription = None;
+                    return false;
+                }
+                Some(Some(frame)) => self.check(&decode(&frame)),
+            }
+        }
+        true
+    }
+
+    fn check(&mut self, event: &Event) {
+        let id: u64 = event.id().unwrap().parse().unwrap();
+        if event.event_type() == "reset" {
+            // Only as the first frame after a reconnect, naming the latest
+            // event at that moment.
+            let allowed = self
+                .reset_allowed
+                .take()
+                .expect("a reset right after a reconnect");
+            assert_eq!(id, allowed, "the reset carries the latest id");
+            assert!(id + 1 > self.expect, "a reset only skips forward");
+            self.resets += 1;
+            self.expect = id + 1;
+        } else {
+            assert_eq!(id, self.expect, "no gap and no duplicate");
+            assert_eq!(event.data(), format!("event {id}"));
+            self.expect += 1;
+            self.reset_allowed = None;
+        }
+        self.last_id = Some(id.to_string());
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Publish(u64),
+    Read(usize, usize),
+    Reconnect(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (1..6u64).prop_map(Op::Publish),
+        (0..3usize, 0..12usize).prop_map(|(c, n)| Op::Read(c, n)),
+        (0..3usize).prop_map(Op::Reconnect),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn interleaved_publish_read_and_reconnect(
+        ops in prop::collection::vec(op(), 1..80),
+        history in prop_oneof![Just(2usize), Just(8), Just(10_000)],
+        queue in prop_oneof![Just(60usize), Just(200), Just(1 << 20)],
+    ) {
+        let hub = Hub::builder().history_events(history).queue_bytes(queue).build();
+        let mut published = 0u64;
+        let publish = |hub: &Hub, n: u64, published: &mut u64| {
+            for _ in 0..n {
+                *published += 1;
+                let id = hub.publish("c", Event::new(format!("event {published}"))).unwrap();
+                assert_eq!(id, published.to_string());
+            }
+        };
+        let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(&hub, 0)).collect();
+        for op in ops {
+            match op {
+                Op::Publish(n) => publish(&hub, n, &mut published),
+                Op::Read(c, n) => {
+                    if !clients[c].read(n) {
+                        // Ended by overflow: the browser reconnects.
+                        clients[c].reconnect(&hub, published);
+                    }
+                }
+                Op::Reconnect(c) => clients[c].reconnect(&hub, published),
+            }
+        }
+        // Drain: every client ends up with every event.
+        for client in &mut clients {
+            while !client.read(usize::MAX) {
+                client.reconnect(&hub, published);
+            }
+            prop_assert_eq!(client.expect, published + 1);
+            if history >= 10_000 {
+                prop_assert_eq!(client.resets, 0, "history held everything");
+            }
+        }
+    }
+}
+
+/// One publisher thread, four subscriber threads that read a few events,
+/// drop the connection and resume with their last id, all at once.
+#[test]
+fn concurrent_publish_and_resume_stress() {
+    const EVENTS: u64 = 20_000;
+    let hub = Hub::builder()
+        .history_events(EVENTS as usize)
+        .history_bytes(usize::MAX)
+        .build();
+    let start = Arc::new(Barrier::new(5));
+    let subscribers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let hub = hub.clone();
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .unwrap();
+                let mut client = Client::connect(&hub, 0);
+                start.wait();
+                let mut reconnects = 0;
+                let mut rng = t * 7919 + 1;
+                while client.expect <= EVENTS {
+                    // Read 1..=64 events (waiting for them), then reconnect.
+                    rng = rng
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let n = 1 + (rng >> 58);
+                    for _ in 0..n {
+                        if client.expect > EVENTS {
+                            break;
+                        }
+                        let subscription = client.subscription.as_mut().unwrap();
+                        let next = runtime.block_on(async {
+                            let next = subscription.next();
+                            tokio::time::timeout(Duration::from_secs(10), next).await
+                        });
+                        let frame = next.expect("an event within 10 s").expect("no overflow");
+                        client.check(&decode(&frame));
+                    }
+                    client.reconnect(&hub, 0);
+                    client.reset_allowed = None; // history holds everything: no reset
+                    reconnects += 1;
+                }
+                assert_eq!(client.resets, 0);
+                reconnects
+            })
+        })
+        .collect();
+    start.wait();
+    for n in 1..=EVENTS {
+        hub.publish("c", Event::new(format!("event {n}"))).unwrap();
+        if n % 64 == 0 {
+            std::thread::yield_now();
+        }
+    }
+    for subscriber in subscribers {
+        let reconnects = subscriber.join().unwrap();
+        assert!(reconnects > 100, "resumed {reconnects} times");
+    }
+}
