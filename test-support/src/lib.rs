@@ -53,13 +53,22 @@ pub fn ids(events: &[Event]) -> Vec<u64> {
         .collect()
 }
 
-/// The first `n` events from `url`, sending `last_event_id` if given.
-pub async fn take(url: &str, last_event_id: Option<&str>, n: usize) -> Vec<Event> {
+/// Opens the event stream at `url` as a reconnecting `EventSource` does,
+/// sending `last_event_id` if given, and checks the response headers.
+pub async fn connect(url: &str, last_event_id: Option<&str>) -> Events {
     let mut request = reqwest::Client::new().get(url);
     if let Some(id) = last_event_id {
         request = request.header(sse_codec::LAST_EVENT_ID, id);
     }
-    let taken = events(request.send().await.unwrap())
+    let response = request.send().await.unwrap();
+    assert_sse_headers(response.headers());
+    events(response)
+}
+
+/// The first `n` events from `url`, sending `last_event_id` if given.
+pub async fn take(url: &str, last_event_id: Option<&str>, n: usize) -> Vec<Event> {
+    let taken = connect(url, last_event_id)
+        .await
         .map(Result::unwrap)
         .take(n)
         .collect();

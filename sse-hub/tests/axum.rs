@@ -1,0 +1,144 @@
+//! End to end through sse-axum over a real socket, with a real HTTP client
+//! that disconnects and reconnects with `Last-Event-ID`, as a browser does.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use futures_util::StreamExt;
+use sse_axum::{LastEventId, Sse};
+use sse_codec::Event;
+use sse_hub::{Hub, Subscription};
+use test_support::connect;
+
+async fn events(State(hub): State<Hub>, LastEventId(last): LastEventId) -> Sse<Subscription> {
+    let Ok(subscription) = hub.subscribe("jobs", last.as_deref());
+    Sse::new(subscription)
+}
+
+async fn serve(hub: Hub) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let app = Router::new().route("/events", get(events)).with_state(hub);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn wait_for_subscribers(hub: &Hub, n: usize) {
+    for _ in 0..500 {
+        if hub.stats().subscribers == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{n} subscribers within 1 s");
+}
+
+/// Reads events until `last` (by id), checking each is the next one.
+async fn read_until(events: &mut test_support::Events, next: &mut u64, last: u64) {
+    while *next <= last {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream goes on")
+            .unwrap();
+        assert_eq!(
+            event.id(),
+            Some(next.to_string().as_str()),
+            "no gap, no duplicate"
+        );
+        assert_eq!(event.data(), format!("event {next}"));
+        *next += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reconnects_gets_every_event_exactly_once() {
+    let hub = Hub::new();
+    let url = serve(hub.clone()).await;
+    let mut first = connect(&url, None).await;
+    wait_for_subscribers(&hub, 1).await;
+    let publisher = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            for n in 1..=300u64 {
+                hub.publish("jobs", Event::new(format!("event {n}")))
+                    .unwrap();
+                tokio::time::sleep(Duration::from_micros(500)).await;
+            }
+        }
+    });
+    let mut next = 1;
+    read_until(&mut first, &mut next, 100).await;
+    // The network drops; events go on being published meanwhile.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let last = (next - 1).to_string();
+    let mut second = connect(&url, Some(&last)).await;
+    read_until(&mut second, &mut next, 300).await;
+    publisher.await.unwrap();
+    assert_eq!(hub.channel_stats("jobs").unwrap().overflowed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off_and_catches_up_from_history() {
+    let queue = 256 * 1024;
+    let hub = Hub::builder()
+        .queue_bytes(queue)
+        .history_events(100_000)
+        .history_bytes(64 << 20)
+        .build();
+    let url = serve(hub.clone()).await;
+    let mut stalled = connect(&url, None).await;
+    let mut reader = connect(&url, None).await;
+    wait_for_subscribers(&hub, 2).await;
+    let data = "x".repeat(1000);
+    // The other client reads everything as it comes, in order.
+    let reading = tokio::spawn({
+        let data = data.clone();
+        async move {
+            for next in 1..=20_000u64 {
+                let event = reader.next().await.unwrap().unwrap();
+                assert_eq!(event.data(), format!("event {next}{data}"));
+            }
+        }
+    });
+    // 20 MiB, at about 20 MiB/s, while `stalled` reads nothing: far more
+    // than its queue and the sockets' buffers hold.
+    for n in 1..=20_000u64 {
+        hub.publish("jobs", Event::new(format!("event {n}{data}")))
+            .unwrap();
+        if n % 20 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(30), reading)
+        .await
+        .unwrap()
+        .unwrap();
+    let stats = hub.channel_stats("jobs").unwrap();
+    assert_eq!(
+        stats.overflowed, 1,
+        "only the stalled subscriber is cut off"
+    );
+    // The stalled client reads what was in flight, sees the end of the
+    // stream, and reconnects with its last id: it misses nothing.
+    let mut seen = 0u64;
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(10), stalled.next())
+        .await
+        .expect("the cut-off stream ends")
+    {
+        let event = event.unwrap();
+        seen += 1;
+        assert_eq!(event.id(), Some(seen.to_string().as_str()));
+    }
+    assert!(seen < 20_000, "cut off before the end ({seen} read)");
+    let mut resumed = connect(&url, Some(&seen.to_string())).await;
+    let mut next = seen + 1;
+    while next <= 20_000 {
+        let event = resumed.next().await.unwrap().unwrap();
+        assert_eq!(event.id(), Some(next.to_string().as_str()));
+        next += 1;
+    }
+}
