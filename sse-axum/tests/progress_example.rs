@@ -50,3 +50,14 @@ async fn reconnect_gets_exactly_the_missed_events() {
     let next = events.next().await.unwrap().unwrap();
     assert_eq!(next.id(), Some("31"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_the_server_never_gave_gets_a_reset_then_live_events() {
+    // As after a server restart: the client's id is unknown to the hub.
+    let (addr, _shutdown) = start(Duration::from_millis(5)).await;
+    let url = format!("http://{addr}/events");
+    let events = take(&url, Some("999999"), 3).await;
+    assert_eq!(events[0].event_type(), "reset");
+    let latest: u64 = events[0].id().map_or(0, |id| id.parse().unwrap());
+    assert_eq!(ids(&events[1..]), [latest + 1, latest + 2]);
+}

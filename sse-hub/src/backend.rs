@@ -34,20 +34,16 @@ pub trait Backend: Send + Sync + 'static {
     /// The backend could not store the event; no subscriber got it.
     fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Self::Error>;
 
-    /// Registers `sink` for `channel`'s live events and returns what the
-    /// subscriber missed since `last_event_id`: nothing when it is `None` or
-    /// the channel's latest id; the events after it when it is in history;
-    /// otherwise [`Replay::Reset`].
+    /// Registers `sink` for `channel`'s live events and returns what comes
+    /// before them, as [`Resume`] says: for [`Resume::After`], nothing when
+    /// the id is the channel's latest; the events after it when it is in
+    /// history; otherwise [`Replay::Reset`].
     ///
     /// # Errors
     ///
     /// The backend could not read its history; the sink is not registered.
-    fn subscribe(
-        &self,
-        channel: &str,
-        last_event_id: Option<&str>,
-        sink: Sink,
-    ) -> Result<Replay, Self::Error>;
+    fn subscribe(&self, channel: &str, from: Resume<'_>, sink: Sink)
+        -> Result<Replay, Self::Error>;
 
     /// Statistics of one channel, or `None` if it does not exist.
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats>;
@@ -59,6 +55,28 @@ pub trait Backend: Send + Sync + 'static {
     /// how many were dropped. Publishing to or subscribing to a dropped
     /// channel creates it anew.
     fn prune(&self) -> usize;
+}
+
+/// Where a new subscriber starts.
+///
+/// `Option<&str>` (a client's `Last-Event-ID`) converts into it: `None` is
+/// [`Resume::Live`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume<'a> {
+    /// With the next event published: a client that loads the current
+    /// state some other way.
+    Live,
+    /// After the event with this id (the client's `Last-Event-ID`).
+    After(&'a str),
+    /// With the oldest event in history: a new client that wants all the
+    /// recent events.
+    Oldest,
+}
+
+impl<'a> From<Option<&'a str>> for Resume<'a> {
+    fn from(last_event_id: Option<&'a str>) -> Self {
+        last_event_id.map_or(Resume::Live, Resume::After)
+    }
 }
 
 /// What a new subscriber receives before the live events.

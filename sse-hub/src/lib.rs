@@ -64,7 +64,7 @@ use std::sync::Arc;
 
 use sse_codec::{ByteStr, Event};
 
-pub use crate::backend::{Backend, ChannelStats, HubStats, Replay};
+pub use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
 pub use crate::memory::{HistoryLimits, MemoryBackend};
 pub use crate::queue::{Delivery, Sink, Subscription};
 pub use sse_codec::EncodedFrame;
@@ -154,10 +154,11 @@ impl<B: Backend> Hub<B> {
         self.inner.backend.publish(channel, event)
     }
 
-    /// Subscribes to `channel`, resuming after `last_event_id` (the client's
-    /// `Last-Event-ID`).
+    /// Subscribes to `channel`, starting where `from` says; pass the
+    /// client's `Last-Event-ID` as an `Option<&str>`:
     ///
-    /// - `None`, or the channel's latest id: the live events only.
+    /// - `None` ([`Resume::Live`]), or the channel's latest id: the live
+    ///   events only. [`Resume::Oldest`]: all of history, then live.
     /// - An id in history: the events after it, then the live ones.
     /// - An id older than the history or unknown: the reset event (with the
     ///   channel's latest id as its id), then the live events.
@@ -185,13 +186,13 @@ impl<B: Backend> Hub<B> {
     /// assert_eq!(lost.next().await.unwrap().as_bytes(), "event: reset\nid: 3\ndata: \n\n");
     /// # });
     /// ```
-    pub fn subscribe(
+    pub fn subscribe<'a>(
         &self,
         channel: &str,
-        last_event_id: Option<&str>,
+        from: impl Into<Resume<'a>>,
     ) -> Result<Subscription, B::Error> {
         let (sink, subscription) = queue::queue(self.inner.queue_bytes);
-        let replay = match self.inner.backend.subscribe(channel, last_event_id, sink)? {
+        let replay = match self.inner.backend.subscribe(channel, from.into(), sink)? {
             Replay::Missed(frames) => frames,
             Replay::Reset { last_id } => {
                 let reset = self.inner.reset.clone().into_builder();

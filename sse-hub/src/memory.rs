@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use crate::backend::{Backend, ChannelStats, HubStats, Replay};
+use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
 use crate::queue::{Delivery, Sink};
 
 /// How much history each channel keeps for replay: at most `events` events
@@ -175,9 +175,13 @@ impl Channel {
         self.history.iter().rposition(|entry| entry.id == id)
     }
 
-    fn replay(&self, last_event_id: Option<&str>) -> Replay {
-        let Some(last) = last_event_id else {
-            return Replay::Missed(Vec::new());
+    fn replay(&self, from: Resume<'_>) -> Replay {
+        let last = match from {
+            Resume::Live => return Replay::Missed(Vec::new()),
+            Resume::Oldest => {
+                return Replay::Missed(self.history.iter().map(|e| e.frame.clone()).collect())
+            }
+            Resume::After(last) => last,
         };
         if let Some(i) = self.position(last) {
             let missed = self.history.range(i + 1..).map(|e| e.frame.clone());
@@ -223,15 +227,10 @@ impl Backend for MemoryBackend {
         Ok(self.with_channel(channel, |ch| ch.publish(self.limits, event)))
     }
 
-    fn subscribe(
-        &self,
-        channel: &str,
-        last_event_id: Option<&str>,
-        sink: Sink,
-    ) -> Result<Replay, Infallible> {
+    fn subscribe(&self, channel: &str, from: Resume<'_>, sink: Sink) -> Result<Replay, Infallible> {
         Ok(self.with_channel(channel, |ch| {
             ch.add(sink);
-            ch.replay(last_event_id)
+            ch.replay(from)
         }))
     }
 

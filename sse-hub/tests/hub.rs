@@ -141,7 +141,7 @@ fn history_is_bounded_by_events_and_by_bytes() {
     assert_eq!(stats.published, 1000);
     // The newest events are the ones kept.
     let first_kept = 1000 - stats.history_events as u64 + 1;
-    let Ok(mut sub) = hub.subscribe("c", Some(&first_kept.to_string()));
+    let Ok(mut sub) = hub.subscribe("c", Some(first_kept.to_string().as_str()));
     let got = ready(&mut sub);
     assert_eq!(got.len(), stats.history_events - 1);
     assert_eq!(got.last().unwrap().id(), Some("1000"));
@@ -267,4 +267,13 @@ fn a_subscription_ends_only_by_overflow() {
     let hub = Hub::new();
     let mut sub = hub.subscribe("c", None).unwrap();
     assert!(sub.next().now_or_never().is_none(), "pending, not ended");
+}
+
+#[test]
+fn oldest_replays_all_of_history() {
+    let hub = Hub::builder().history_events(3).build();
+    publish_n(&hub, "c", 1..=5);
+    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest);
+    publish_n(&hub, "c", 6..=6);
+    assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5", "6"]);
 }

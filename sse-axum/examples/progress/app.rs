@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use futures_util::stream::Stream;
-use sse_axum::{Event, KeepAlive, LastEventIdOrQuery, Sse};
+use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
+use sse_hub::Subscription;
 use tokio_util::sync::CancellationToken;
 
 #[path = "jobs.rs"]
@@ -32,9 +32,8 @@ pub(crate) fn router(jobs: Jobs, shutdown: CancellationToken) -> Router {
 async fn events(
     State(state): State<AppState>,
     LastEventIdOrQuery(last): LastEventIdOrQuery,
-) -> Sse<impl Stream<Item = Event>> {
-    let last = last.and_then(|id| id.parse().ok());
-    Sse::new(state.jobs.subscribe(last))
+) -> Sse<Subscription> {
+    Sse::new(state.jobs.subscribe(last.as_deref()))
         .keep_alive(KeepAlive::new())
         .until(state.shutdown.cancelled_owned())
 }

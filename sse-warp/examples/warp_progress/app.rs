@@ -23,8 +23,7 @@ pub(crate) fn routes(
         .and(warp::path::end())
         .and(sse_warp::last_event_id_or_query())
         .map(move |last: Option<String>| {
-            let last = last.and_then(|id| id.parse().ok());
-            sse_warp::reply(jobs.subscribe(last))
+            sse_warp::reply(jobs.subscribe(last.as_deref()))
                 .keep_alive(sse_warp::KeepAlive::new())
                 .until(shutdown.clone().cancelled_owned())
         });
