@@ -238,11 +238,12 @@ impl Frame {
 
 // ===== EncodedFrame =====
 
-/// One frame in its wire form, encoded once and shared: cloning it copies a
+/// A frame in its wire form, encoded once and shared: cloning it copies a
 /// pointer, not the bytes. What a broadcaster hands to every subscriber.
 ///
-/// It can only be made by encoding an [`Event`] or a [`Frame`], so it always
-/// holds exactly one well-formed frame: raw bytes cannot be passed off as one.
+/// It can only be made by encoding an [`Event`] or a [`Frame`] (or by
+/// [`concat`](Self::concat)enating such values), so it always holds whole,
+/// well-formed frames: raw bytes cannot be passed off as one.
 ///
 /// # Examples
 ///
@@ -275,6 +276,31 @@ impl EncodedFrame {
     #[allow(clippy::len_without_is_empty)] // never empty: every frame has bytes
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// Several frames as one value: their wire bytes, in order, copied once
+    /// into one buffer. Writing it is writing each of them; a writer that
+    /// pays per chunk (HTTP/1.1 chunked encoding, one body frame per chunk)
+    /// pays once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::{EncodedFrame, Event};
+    ///
+    /// let a = EncodedFrame::from(Event::new("a"));
+    /// let b = EncodedFrame::from(Event::new("b"));
+    /// assert_eq!(EncodedFrame::concat(&[a, b]).as_bytes(), "data: a\n\ndata: b\n\n");
+    /// ```
+    pub fn concat(frames: &[EncodedFrame]) -> EncodedFrame {
+        if let [one] = frames {
+            return one.clone();
+        }
+        let mut buf = BytesMut::with_capacity(frames.iter().map(EncodedFrame::len).sum());
+        for frame in frames {
+            buf.extend_from_slice(&frame.0);
+        }
+        EncodedFrame(buf.freeze())
     }
 }
 

@@ -179,8 +179,9 @@ impl<B: Backend> Hub<B> {
     ///     let _ = hub.publish("jobs", Event::new(format!("step {n}")));
     /// }
     /// let Ok(mut resumed) = hub.subscribe("jobs", Some("1"));
-    /// assert_eq!(resumed.next().await.unwrap().as_bytes(), "id: 2\ndata: step 2\n\n");
-    /// assert_eq!(resumed.next().await.unwrap().as_bytes(), "id: 3\ndata: step 3\n\n");
+    /// // Frames that are ready come joined into one chunk.
+    /// let replayed = resumed.next().await.unwrap();
+    /// assert_eq!(replayed.as_bytes(), "id: 2\ndata: step 2\n\nid: 3\ndata: step 3\n\n");
     ///
     /// let Ok(mut lost) = hub.subscribe("jobs", Some("99"));
     /// assert_eq!(lost.next().await.unwrap().as_bytes(), "event: reset\nid: 3\ndata: \n\n");

@@ -140,17 +140,56 @@ impl Subscription {
     }
 }
 
+/// Frames already waiting are written as one chunk of up to this many bytes
+/// (a copy, which costs less than a chunk per frame in the HTTP layer).
+/// Only frames that are ready are joined, so this adds no latency.
+const BATCH_BYTES: usize = 16 * 1024;
+
+/// `first` joined with the frames `more` gives while they fit in
+/// [`BATCH_BYTES`]; `more(room)` yields the next frame only if it is at most
+/// `room` bytes.
+fn batch(first: EncodedFrame, mut more: impl FnMut(usize) -> Option<EncodedFrame>) -> EncodedFrame {
+    let mut room = BATCH_BYTES.saturating_sub(first.len());
+    let Some(second) = more(room) else {
+        return first;
+    };
+    room -= second.len();
+    let mut frames = vec![first, second];
+    while let Some(frame) = more(room) {
+        room -= frame.len();
+        frames.push(frame);
+    }
+    EncodedFrame::concat(&frames)
+}
+
 impl Stream for Subscription {
     type Item = EncodedFrame;
 
+    /// The next frame, or several ready frames joined into one value (whole
+    /// frames, in order).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedFrame>> {
-        if let Some(frame) = self.replay.next() {
-            return Poll::Ready(Some(frame));
+        let this = &mut *self;
+        if let Some(first) = this.replay.next() {
+            let replay = &mut this.replay;
+            return Poll::Ready(Some(batch(first, |room| {
+                let fits = replay.as_slice().first()?.len() <= room;
+                if fits {
+                    replay.next()
+                } else {
+                    None
+                }
+            })));
         }
-        let mut state = self.queue.lock();
-        if let Some(frame) = state.frames.pop_front() {
-            state.bytes -= frame.len();
-            return Poll::Ready(Some(frame));
+        let mut state = this.queue.lock();
+        if let Some(first) = state.pop() {
+            return Poll::Ready(Some(batch(first, |room| {
+                let fits = state.frames.front()?.len() <= room;
+                if fits {
+                    state.pop()
+                } else {
+                    None
+                }
+            })));
         }
         if state.closed {
             return Poll::Ready(None);
@@ -160,6 +199,14 @@ impl Stream for Subscription {
             None => state.waker = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+}
+
+impl State {
+    fn pop(&mut self) -> Option<EncodedFrame> {
+        let frame = self.frames.pop_front()?;
+        self.bytes -= frame.len();
+        Some(frame)
     }
 }
 

@@ -5,22 +5,17 @@
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use sse_codec::{Event, EventDecoder};
+use sse_codec::Event;
 use sse_hub::{Hub, Subscription};
 
-/// Decodes one frame as an `EventSource` would.
-fn decode(frame: &sse_hub::EncodedFrame) -> Event {
-    let mut input = frame.as_bytes().clone();
-    let event = EventDecoder::new().decode_event(&mut input).unwrap();
-    assert!(input.is_empty(), "one frame is one event");
-    event.expect("a frame dispatches an event")
-}
+mod support;
+use support::decode_all;
 
 /// What the subscription yields without waiting.
 fn ready(subscription: &mut Subscription) -> Vec<Event> {
     let mut out = Vec::new();
     while let Some(Some(frame)) = subscription.next().now_or_never() {
-        out.push(decode(&frame));
+        out.extend(decode_all(&frame));
     }
     out
 }
@@ -121,7 +116,7 @@ fn reset_event_is_configurable_and_empty_channels_reset_the_id() {
         frame.as_bytes(),
         "event: reload\nid: \ndata: state lost\n\n"
     );
-    let got = [decode(&frame)];
+    let got = decode_all(&frame);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].event_type(), "reload");
     assert_eq!(got[0].data(), "state lost");
@@ -276,4 +271,32 @@ fn oldest_replays_all_of_history() {
     let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest);
     publish_n(&hub, "c", 6..=6);
     assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5", "6"]);
+}
+
+#[test]
+fn ready_frames_are_joined_into_chunks_of_whole_events() {
+    let hub = Hub::builder()
+        .history_events(10_000)
+        .history_bytes(usize::MAX)
+        .build();
+    publish_n(&hub, "c", 1..=1000);
+    hub.publish("c", Event::new("y".repeat(20_000))).unwrap();
+    publish_n(&hub, "c", 1002..=1003);
+    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest);
+    let mut events = Vec::new();
+    let mut chunks = 0;
+    while let Some(Some(chunk)) = sub.next().now_or_never() {
+        let in_chunk = decode_all(&chunk);
+        // Joined chunks stay within 16 KiB; a large event goes alone.
+        assert!(chunk.len() <= 16 * 1024 || in_chunk.len() == 1);
+        events.extend(in_chunk);
+        chunks += 1;
+    }
+    assert_eq!(events.len(), 1003);
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e.id().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=1003).collect::<Vec<_>>());
+    assert!(chunks < 10, "{chunks} chunks for 1003 events");
 }

@@ -8,16 +8,11 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use proptest::prelude::*;
-use sse_codec::{Event, EventDecoder};
-use sse_hub::{EncodedFrame, Hub, Subscription};
+use sse_codec::Event;
+use sse_hub::{Hub, Subscription};
 
-fn decode(frame: &EncodedFrame) -> Event {
-    let mut input = frame.as_bytes().clone();
-    EventDecoder::new()
-        .decode_event(&mut input)
-        .unwrap()
-        .expect("one event per frame")
-}
+mod support;
+use support::decode_all;
 
 /// A client as a browser's `EventSource` behaves: it remembers the last
 /// event ID and sends it when it reconnects.
@@ -64,7 +59,7 @@ impl Client {
                     self.subscription = None;
                     return false;
                 }
-                Some(Some(frame)) => self.check(&decode(&frame)),
+                Some(Some(chunk)) => decode_all(&chunk).iter().for_each(|e| self.check(e)),
             }
         }
         true
@@ -176,11 +171,11 @@ fn concurrent_publish_and_resume_stress() {
                 let mut reconnects = 0;
                 let mut rng = t * 7919 + 1;
                 while client.expect <= EVENTS {
-                    // Read 1..=64 events (waiting for them), then reconnect.
+                    // Read 1..=8 chunks (waiting for them), then reconnect.
                     rng = rng
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
-                    let n = 1 + (rng >> 58);
+                    let n = 1 + (rng >> 61);
                     for _ in 0..n {
                         if client.expect > EVENTS {
                             break;
@@ -191,7 +186,7 @@ fn concurrent_publish_and_resume_stress() {
                             tokio::time::timeout(Duration::from_secs(10), next).await
                         });
                         let frame = next.expect("an event within 10 s").expect("no overflow");
-                        client.check(&decode(&frame));
+                        decode_all(&frame).iter().for_each(|e| client.check(e));
                     }
                     client.reconnect(&hub, 0);
                     client.reset_allowed = None; // history holds everything: no reset
@@ -211,6 +206,6 @@ fn concurrent_publish_and_resume_stress() {
     }
     for subscriber in subscribers {
         let reconnects = subscriber.join().unwrap();
-        assert!(reconnects > 100, "resumed {reconnects} times");
+        assert!(reconnects > 20, "resumed {reconnects} times");
     }
 }
