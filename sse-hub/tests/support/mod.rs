@@ -6,7 +6,7 @@ use sse_hub::EncodedFrame;
 /// The events in one chunk a subscription yielded (one frame, or several
 /// joined), decoded by sse-codec's decoder as an `EventSource` would. A
 /// chunk always holds whole events.
-pub fn decode_all(chunk: &EncodedFrame) -> Vec<Event> {
+pub(crate) fn decode_all(chunk: &EncodedFrame) -> Vec<Event> {
     let mut input = chunk.as_bytes().clone();
     let mut decoder = EventDecoder::new();
     let mut events = Vec::new();
