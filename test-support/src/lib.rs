@@ -1,6 +1,8 @@
 //! Client-side helpers for the adapters' tests over real sockets: the same
 //! checks run against axum and warp servers. Every wait is bounded in time.
 
+pub mod scripted;
+
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

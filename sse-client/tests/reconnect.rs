@@ -1,0 +1,210 @@
+//! The client against a scripted server on 127.0.0.1 that closes streams,
+//! sends `retry`, fails and finally answers 204, checking what the client
+//! sent on every connection.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use sse_client::{Error, EventSource, Message};
+use test_support::scripted::{serve, Request, Step};
+
+/// Everything the stream yields until it ends (bounded: 10 s).
+async fn run(source: EventSource) -> Vec<Result<Message, Error>> {
+    tokio::time::timeout(Duration::from_secs(10), source.collect())
+        .await
+        .expect("the stream ends within 10 s")
+}
+
+fn events(items: &[Result<Message, Error>]) -> Vec<(String, String, Option<String>)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Ok(Message::Event(e)) => Some((
+                e.event_type().to_owned(),
+                e.data().to_owned(),
+                e.id().map(str::to_owned),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(recorded: &std::sync::Mutex<Vec<Request>>) -> Vec<Request> {
+    recorded.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn reconnects_with_last_event_id_honours_retry_and_stops_on_204() {
+    let (url, recorded) = serve(vec![
+        Step::Stream(
+            "retry: 50\nid: 1\ndata: one\n\nevent: tick\nid: 2\ndata: two\n\ndata: cut off",
+        ),
+        Step::Drop,
+        Step::Stream(": keep-alive\nid: 3\ndata: three\n\n"),
+        Step::Status(204),
+    ])
+    .await;
+    let source = EventSource::builder(&url)
+        .method(reqwest::Method::POST)
+        .header("authorization", "Bearer secret")
+        .header("x-tenant", "acme")
+        .body("{\"stream\":true}")
+        .build()
+        .unwrap();
+    let items = run(source).await;
+
+    // Events as a browser dispatches them; the unterminated one is dropped.
+    assert_eq!(
+        events(&items),
+        [
+            ("message".into(), "one".into(), Some("1".into())),
+            ("tick".into(), "two".into(), Some("2".into())),
+            ("message".into(), "three".into(), Some("3".into())),
+        ]
+    );
+    assert!(items
+        .iter()
+        .any(|i| matches!(i, Ok(Message::Retry(r)) if *r == Duration::from_millis(50))));
+    assert!(items
+        .iter()
+        .any(|i| matches!(i, Ok(Message::Comment(c)) if c == " keep-alive")));
+    assert!(matches!(
+        items.iter().find(|i| i.is_err()),
+        Some(Err(Error::Transport(_)))
+    ));
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| matches!(i, Ok(Message::Open)))
+            .count(),
+        2
+    );
+
+    let requests = requests(&recorded);
+    assert_eq!(requests.len(), 4, "204 stops the client");
+    for request in &requests {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.header("authorization"), Some("Bearer secret"));
+        assert_eq!(request.header("x-tenant"), Some("acme"));
+        assert_eq!(request.header("accept"), Some("text/event-stream"));
+        assert_eq!(request.body, "{\"stream\":true}");
+    }
+    let last_ids: Vec<_> = requests.iter().map(|r| r.header("last-event-id")).collect();
+    assert_eq!(last_ids, [None, Some("2"), Some("2"), Some("3")]);
+    // The server's `retry: 50` replaced the 3 s default.
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(45) && gap < Duration::from_secs(2),
+        "{gap:?}"
+    );
+}
+
+#[tokio::test]
+async fn failures_back_off_exponentially_with_jitter_up_to_the_cap() {
+    let (url, recorded) = serve(vec![
+        Step::Drop,
+        Step::Drop,
+        Step::Drop,
+        Step::Drop,
+        Step::Drop,
+        Step::Status(204),
+    ])
+    .await;
+    let source = EventSource::builder(&url)
+        .retry(Duration::from_millis(20))
+        .max_backoff(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let items = run(source).await;
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| matches!(i, Err(Error::Transport(_))))
+            .count(),
+        5
+    );
+    let at: Vec<_> = requests(&recorded).iter().map(|r| r.at).collect();
+    assert_eq!(at.len(), 6);
+    // After failure k: 20 ms × 2^k, capped at 100 ms, then jittered into
+    // the upper half.
+    let bounds = [(20, 40), (40, 80), (50, 100), (50, 100), (50, 100)];
+    for (k, (low, high)) in bounds.into_iter().enumerate() {
+        let gap = at[k + 1] - at[k];
+        assert!(gap >= Duration::from_millis(low - 2), "wait {k}: {gap:?}");
+        assert!(gap < Duration::from_millis(high + 200), "wait {k}: {gap:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_status_or_content_type_is_a_typed_error_and_no_retry() {
+    let (url, recorded) = serve(vec![Step::Status(500)]).await;
+    let items = run(EventSource::new(&url).unwrap()).await;
+    assert_eq!(items.len(), 1);
+    let err = items.into_iter().next().unwrap().unwrap_err();
+    assert!(
+        matches!(err, Error::Status(s) if s == 500) && err.is_fatal(),
+        "{err}"
+    );
+    assert_eq!(requests(&recorded).len(), 1);
+
+    let (url, recorded) = serve(vec![Step::ContentType("text/html; charset=utf-8")]).await;
+    let items = run(EventSource::new(&url).unwrap()).await;
+    let err = items.into_iter().next().unwrap().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unexpected content type text/html; charset=utf-8, expected text/event-stream"
+    );
+    assert_eq!(requests(&recorded).len(), 1);
+}
+
+#[tokio::test]
+async fn max_reconnects_ends_the_stream_with_an_error() {
+    let (url, recorded) = serve(vec![Step::Stream("data: x\n\n")]).await;
+    let source = EventSource::builder(&url)
+        .retry(Duration::from_millis(1))
+        .max_reconnects(2)
+        .build()
+        .unwrap();
+    let items = run(source).await;
+    assert!(matches!(items.last(), Some(Err(Error::ReconnectLimit(2)))));
+    assert_eq!(events(&items).len(), 3);
+    assert_eq!(requests(&recorded).len(), 3);
+}
+
+#[tokio::test]
+async fn a_given_last_event_id_is_sent_from_the_first_request() {
+    let (url, recorded) = serve(vec![Step::Status(204)]).await;
+    let items = run(EventSource::builder(&url)
+        .last_event_id("41")
+        .build()
+        .unwrap())
+    .await;
+    assert!(items.is_empty());
+    assert_eq!(requests(&recorded)[0].header("last-event-id"), Some("41"));
+    // Invalid input is refused before anything is sent.
+    assert!(matches!(
+        EventSource::new("not a url"),
+        Err(Error::Request(_))
+    ));
+    let bad = EventSource::builder(&url)
+        .header("x-bad", "line\nbreak")
+        .build();
+    assert!(matches!(bad, Err(Error::Request(_))));
+}
+
+#[tokio::test]
+async fn an_event_over_the_limit_is_reported_and_skipped() {
+    let (url, _) = serve(vec![
+        Step::Stream("data: 0123456789abcdef\n\ndata: ok\n\n"),
+        Step::Status(204),
+    ])
+    .await;
+    let source = EventSource::builder(&url)
+        .max_event_size(12)
+        .retry(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let items = run(source).await;
+    assert!(matches!(items[1], Err(Error::Decode(_))));
+    assert_eq!(events(&items), [("message".into(), "ok".into(), None)]);
+}

@@ -1,0 +1,128 @@
+//! A raw HTTP/1.1 server on 127.0.0.1 that answers each connection with the
+//! next step of a script and records every request: for testing clients'
+//! reconnection (closed streams, dropped connections, bad statuses, 204).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// What the server does with one connection.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// 200 with `Content-Type: text/event-stream`, this body, then close.
+    Stream(&'static str),
+    /// Close the connection without answering (a network failure).
+    Drop,
+    /// Answer with this status and no body.
+    Status(u16),
+    /// 200 with this `Content-Type` and a short body.
+    ContentType(&'static str),
+}
+
+/// One request as the server read it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// When it arrived.
+    pub at: Instant,
+    /// The request line's method.
+    pub method: String,
+    /// The headers, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The body (by `Content-Length`).
+    pub body: String,
+}
+
+impl Request {
+    /// The value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Serves `script`, one step per connection (the last step repeats), and
+/// returns its URL and the requests it records.
+pub async fn serve(script: Vec<Step>) -> (String, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&requests);
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let Some(request) = read_request(&mut socket).await else {
+                continue;
+            };
+            recorded.lock().unwrap().push(request);
+            let step = script[n.min(script.len() - 1)].clone();
+            let response = match step {
+                Step::Drop => continue,
+                Step::Stream(body) => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{body}"
+                ),
+                Step::Status(code) => {
+                    format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                }
+                Step::ContentType(ct) => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {ct}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi"
+                ),
+            };
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    (url, requests)
+}
+
+/// Reads one request's head and body, within 5 s.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Request> {
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = socket.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let method = lines.next()?.split(' ').next()?.to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < length {
+            let n = socket.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        Some(Request {
+            at: Instant::now(),
+            method,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .ok()?
+}
