@@ -60,6 +60,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CACHE_CONTROL,
 use reqwest::{Method, StatusCode};
 use sse_codec::{ByteStr, DecodeError, EventDecoder, Frame};
 
+pub use reqwest;
 pub use sse_codec::Event;
 
 /// The reconnection time before any `retry` field: 3 seconds, as browsers

@@ -1,0 +1,82 @@
+//! `sse`: decode, encode, listen to and serve Server-Sent Events from the
+//! command line. Run `sse --help`, or `sse <command> --help`.
+
+// The doc comments of the commands and options are their --help texts, read
+// in a terminal, where Markdown backticks would show.
+#![allow(clippy::doc_markdown)]
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+mod decode;
+mod encode;
+mod jsonl;
+mod listen;
+mod serve;
+
+/// Server-Sent Events (text/event-stream) on the command line, read exactly
+/// as a browser's EventSource reads them.
+///
+/// Exit status: 0 on success, 1 on an error (I/O, a refused input line, a
+/// failed connection), 2 on a usage error.
+#[derive(Debug, Parser)]
+#[command(name = "sse", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Decode(decode::Args),
+    Encode(encode::Args),
+    Listen(listen::Args),
+    Serve(serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode::run(&args),
+        Command::Encode(args) => encode::run(&args),
+        Command::Listen(args) => runtime().block_on(listen::run(args)),
+        Command::Serve(args) => runtime().block_on(serve::run(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed) => ExitCode::FAILURE,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The command failed; what went wrong is already on stderr.
+#[derive(Debug)]
+struct Failed;
+
+/// Prints `sse <command>: <message>` on stderr and fails.
+fn fail(command: &str, message: impl std::fmt::Display) -> Failed {
+    eprintln!("sse {command}: {message}");
+    Failed
+}
+
+/// Whether writing stopped because the reader went away (`sse ... | head`):
+/// not an error.
+fn is_broken_pipe(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Parses a duration in seconds (`1.5`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {text}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|err| err.to_string())
+}
