@@ -20,16 +20,21 @@ fn file(name: &str, contents: &[u8]) -> PathBuf {
     path
 }
 
-/// Runs `sse args...` with `stdin`, within 20 s.
-async fn sse(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = tokio::process::Command::new(SSE)
+/// Starts `sse args...` with its standard streams piped.
+fn spawn(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(SSE)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `sse args...` with `stdin`, within 20 s.
+async fn sse(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin).await.unwrap();
     drop(input);
@@ -242,13 +247,7 @@ async fn listen_stops_at_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_broadcasts_stdin_to_two_clients_with_replay() {
-    let mut child = tokio::process::Command::new(SSE)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&["serve", "--addr", "127.0.0.1:0"]);
     let mut stdin = child.stdin.take().unwrap();
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let banner = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
