@@ -7,6 +7,7 @@
 //! ```text
 //! cargo bench -p benches --bench fanout              # N = 100, 1000, 10000
 //! cargo bench -p benches --bench fanout -- --quick   # N = 100
+//! cargo bench -p benches --bench fanout -- --n 1000  # one N
 //! ```
 //!
 //! For each server and N, the server runs in a child process (this binary
@@ -101,11 +102,12 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--serve") {
         return runtime.block_on(serve(&args[i + 1]));
     }
-    let ns: &[usize] = if args.iter().any(|a| a == "--quick") {
-        &[100]
-    } else {
-        &[100, 1000, 10_000]
+    let chosen: Vec<usize> = match args.iter().position(|a| a == "--n") {
+        Some(i) => vec![args[i + 1].parse().expect("--n takes a number of clients")],
+        None if args.iter().any(|a| a == "--quick") => vec![100],
+        None => vec![100, 1000, 10_000],
     };
+    let ns = chosen.as_slice();
     println!("fan-out over HTTP on 127.0.0.1 (server in a child process)");
     println!(
         "{:>6} {:>9} {:>12} {:>14} {:>8} {:>8} {:>6} {:>10}",

@@ -245,10 +245,12 @@ async fn listen_stops_at_the_timeout() {
     assert!(stderr(&output).contains("--timeout"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_broadcasts_stdin_to_two_clients_with_replay() {
+type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>;
+
+/// Starts `sse serve` on a free port: the process, its URL (from the first
+/// line on stderr) and the rest of its stderr.
+async fn start_serve() -> (tokio::process::Child, String, Lines) {
     let mut child = spawn(&["serve", "--addr", "127.0.0.1:0"]);
-    let mut stdin = child.stdin.take().unwrap();
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let banner = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
         .await
@@ -260,6 +262,13 @@ async fn serve_broadcasts_stdin_to_two_clients_with_replay() {
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_owned();
+    (child, url, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_broadcasts_stdin_to_two_clients_with_replay() {
+    let (mut child, url, mut stderr) = start_serve().await;
+    let mut stdin = child.stdin.take().unwrap();
 
     let mut a = test_support::connect(&url, None).await;
     let mut b = test_support::connect(&url, None).await;
@@ -322,4 +331,32 @@ async fn next_events(events: &mut test_support::Events, n: usize) -> Vec<(String
         )));
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_to_serve() {
+    let (mut server, url, _server_err) = start_serve().await;
+
+    let mut listener = spawn(&["listen", &url, "--json", "--timeout", "3"]);
+    let mut listener_err = tokio::io::BufReader::new(listener.stderr.take().unwrap()).lines();
+    let connected = tokio::time::timeout(Duration::from_secs(10), listener_err.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(connected.contains("connected to"), "{connected}");
+
+    let mut stdin = server.stdin.take().unwrap();
+    stdin.write_all(b"{\"event\":\"greet\",\"data\":\"hello\\nworld\"}\n{\"id\":\"x-1\",\"data\":\"given id\"}\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(10), listener.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        stdout(&output),
+        "{\"type\":\"greet\",\"data\":\"hello\\nworld\",\"lastEventId\":\"1\"}\n{\"type\":\"message\",\"data\":\"given id\",\"lastEventId\":\"x-1\"}\n"
+    );
+    server.kill().await.unwrap();
 }
