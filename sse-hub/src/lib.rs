@@ -216,7 +216,8 @@ impl<B: Backend> Hub<B> {
         self.inner.backend.stats()
     }
 
-    /// Drops the channels that have no subscriber and no history; returns
+    /// Drops the channels that have no subscriber and no history (after
+    /// expiring events older than [`HubBuilder::history_max_age`]); returns
     /// how many. Call it now and then when channels are per user or per
     /// session.
     pub fn prune(&self) -> usize {
@@ -248,6 +249,14 @@ impl HubBuilder {
     /// The most encoded bytes of history kept per channel (default 1 MiB).
     pub fn history_bytes(mut self, bytes: usize) -> Self {
         self.history.bytes = bytes;
+        self
+    }
+
+    /// How long an event stays in history (default: no limit). A client
+    /// away longer gets the reset event; a channel with no subscriber and no
+    /// event younger than this is dropped by [`Hub::prune`].
+    pub fn history_max_age(mut self, max_age: std::time::Duration) -> Self {
+        self.history.max_age = Some(max_age);
         self
     }
 

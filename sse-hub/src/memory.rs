@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
@@ -10,21 +11,28 @@ use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
 use crate::queue::{Delivery, Sink};
 
 /// How much history each channel keeps for replay: at most `events` events
-/// and at most `bytes` encoded bytes, the oldest dropped first.
+/// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
+/// older than that; the oldest are dropped first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HistoryLimits {
     /// The most events kept per channel.
     pub events: usize,
     /// The most encoded bytes kept per channel.
     pub bytes: usize,
+    /// How long an event stays in history. With it, a channel nobody
+    /// publishes to empties, and [`Backend::prune`] can drop it: what
+    /// per-user or per-session channels need.
+    pub max_age: Option<Duration>,
 }
 
 impl Default for HistoryLimits {
-    /// 1000 events and 1 MiB per channel.
+    /// 1000 events and 1 MiB per channel, kept however old.
     fn default() -> Self {
         HistoryLimits {
             events: 1000,
             bytes: 1 << 20,
+            max_age: None,
         }
     }
 }
@@ -55,6 +63,7 @@ struct Channel {
 
 #[derive(Debug)]
 struct Entry {
+    published: Instant,
     seq: u64,
     id: ByteStr,
     frame: EncodedFrame,
@@ -146,18 +155,31 @@ impl Channel {
 
         self.history_bytes += frame.len();
         self.history.push_back(Entry {
+            published: Instant::now(),
             seq,
             id: id.clone(),
             frame,
         });
-        while self.history.len() > limits.events || self.history_bytes > limits.bytes {
-            let Some(old) = self.history.pop_front() else {
-                break;
-            };
-            self.history_bytes -= old.frame.len();
-        }
+        self.trim(limits);
         self.last_id = Some(id.clone());
         id
+    }
+
+    /// Drops the oldest events while history is over a limit.
+    fn trim(&mut self, limits: HistoryLimits) {
+        let expired = |entry: &Entry| {
+            limits
+                .max_age
+                .is_some_and(|age| entry.published.elapsed() >= age)
+        };
+        while let Some(oldest) = self.history.front() {
+            let over = self.history.len() > limits.events || self.history_bytes > limits.bytes;
+            if !over && !expired(oldest) {
+                break;
+            }
+            self.history_bytes -= oldest.frame.len();
+            self.history.pop_front();
+        }
     }
 
     /// The position in history of the event with id `id`.
@@ -229,6 +251,7 @@ impl Backend for MemoryBackend {
 
     fn subscribe(&self, channel: &str, from: Resume<'_>, sink: Sink) -> Result<Replay, Infallible> {
         Ok(self.with_channel(channel, |ch| {
+            ch.trim(self.limits);
             ch.add(sink);
             ch.replay(from)
         }))
@@ -236,8 +259,9 @@ impl Backend for MemoryBackend {
 
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
         let channel = Arc::clone(lock(&self.channels).get(channel)?);
-        let stats = lock(&channel).stats();
-        Some(stats)
+        let mut channel = lock(&channel);
+        channel.trim(self.limits);
+        Some(channel.stats())
     }
 
     fn stats(&self) -> HubStats {
@@ -259,6 +283,7 @@ impl Backend for MemoryBackend {
         let before = channels.len();
         channels.retain(|_, channel| {
             let mut channel = lock(channel);
+            channel.trim(self.limits);
             channel.removed = channel.history.is_empty() && channel.subscribers() == 0;
             !channel.removed
         });

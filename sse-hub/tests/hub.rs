@@ -300,3 +300,23 @@ fn ready_frames_are_joined_into_chunks_of_whole_events() {
     assert_eq!(ids, (1..=1003).collect::<Vec<_>>());
     assert!(chunks < 10, "{chunks} chunks for 1003 events");
 }
+
+#[test]
+fn old_events_expire_so_idle_channels_can_be_pruned() {
+    let hub = Hub::builder()
+        .history_max_age(Duration::from_millis(50))
+        .build();
+    publish_n(&hub, "session-1", 1..=3);
+    let Ok(mut sub) = hub.subscribe("session-1", Some("1"));
+    assert_eq!(ids(&ready(&mut sub)), ["2", "3"]);
+    drop(sub);
+    assert_eq!(hub.prune(), 0, "young history keeps the channel");
+    std::thread::sleep(Duration::from_millis(80));
+    // Too late to replay: the client is told.
+    let Ok(mut late) = hub.subscribe("session-1", Some("1"));
+    assert_eq!(ready(&mut late)[0].event_type(), "reset");
+    drop(late);
+    assert_eq!(hub.channel_stats("session-1").unwrap().history_events, 0);
+    assert_eq!(hub.prune(), 1);
+    assert_eq!(hub.stats().channels, 0);
+}
