@@ -50,6 +50,10 @@ pub(crate) struct Args {
     /// Give up (exit status 1) rather than reconnect more than N times.
     #[arg(long, value_name = "N")]
     max_reconnects: Option<u32>,
+    /// Reconnect when nothing (not even a keep-alive) arrives for this many
+    /// seconds: for peers that vanish without closing the connection.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    idle_timeout: Option<Duration>,
     /// Stop after this many seconds (exit status 0).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     timeout: Option<Duration>,
@@ -77,6 +81,9 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     if let Some(n) = args.max_reconnects {
         builder = builder.max_reconnects(n);
     }
+    if let Some(idle) = args.idle_timeout {
+        builder = builder.idle_timeout(idle);
+    }
     let source = builder.build().map_err(|err| fail("listen", err))?;
     let listening = listen(source, &args);
     match args.timeout {
@@ -100,7 +107,7 @@ async fn listen(mut source: EventSource, args: &Args) -> Result<(), Failed> {
                 Ok(())
             }
             Ok(message) => print(&mut out, message, args),
-            Err(err @ Error::Transport(_)) => {
+            Err(err @ (Error::Transport(_) | Error::Idle(_))) => {
                 eprintln!("sse listen: {err}; reconnecting");
                 Ok(())
             }

@@ -104,6 +104,10 @@ pub enum Error {
     /// The connection failed or broke: the client reconnects.
     #[error("connection failed: {0}")]
     Transport(#[source] reqwest::Error),
+    /// Nothing arrived for [`EventSourceBuilder::idle_timeout`]: the client
+    /// drops the connection and reconnects.
+    #[error("no data for {0:?}")]
+    Idle(Duration),
     /// An event was larger than the decoder's limit and was skipped; the
     /// stream goes on.
     #[error(transparent)]
@@ -117,7 +121,10 @@ impl Error {
     /// Whether the stream ends after this error. The others are reported
     /// and the stream carries on (reconnecting, for [`Error::Transport`]).
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, Error::Transport(_) | Error::Decode(_))
+        !matches!(
+            self,
+            Error::Transport(_) | Error::Idle(_) | Error::Decode(_)
+        )
     }
 }
 
@@ -135,6 +142,7 @@ pub struct EventSourceBuilder {
     max_backoff: Duration,
     max_reconnects: Option<u32>,
     max_event_size: Option<usize>,
+    idle_timeout: Option<Duration>,
 }
 
 impl EventSourceBuilder {
@@ -193,6 +201,16 @@ impl EventSourceBuilder {
         self
     }
 
+    /// Reconnects when nothing (not even a keep-alive comment) has arrived
+    /// for `timeout`: a peer that died without closing the connection, or a
+    /// proxy that holds it open, is otherwise waited for forever. Set it
+    /// above the server's keep-alive interval. Default: none, as
+    /// `EventSource`.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
     /// The decoder's limit on one event (default
     /// [`sse_codec::DEFAULT_MAX_EVENT_SIZE`]); larger events are skipped
     /// with [`Error::Decode`].
@@ -240,6 +258,7 @@ impl EventSourceBuilder {
             retry: self.retry,
             max_backoff: self.max_backoff,
             max_reconnects: self.max_reconnects,
+            idle_timeout: self.idle_timeout,
             reconnects: 0,
             failures: 0,
         };
@@ -295,6 +314,7 @@ impl EventSource {
             max_backoff: DEFAULT_MAX_BACKOFF,
             max_reconnects: None,
             max_event_size: None,
+            idle_timeout: None,
         }
     }
 }
@@ -328,6 +348,7 @@ struct Connection {
     retry: Duration,
     max_backoff: Duration,
     max_reconnects: Option<u32>,
+    idle_timeout: Option<Duration>,
     /// Reconnections made so far.
     reconnects: u32,
     /// Connection attempts that failed since the last one that opened.
@@ -377,21 +398,36 @@ impl Connection {
                         }
                     }
                 }
-                State::Open(body) => match body.next().await {
-                    Some(Ok(mut chunk)) => self.decode(&mut chunk, ready),
-                    Some(Err(err)) => {
+                State::Open(body) => match self.read(body).await {
+                    Err(idle) => {
+                        self.decoder.finish();
+                        *state = State::Connect(Some(self.backoff()));
+                        return Some(Err(Error::Idle(idle)));
+                    }
+                    Ok(Some(Ok(mut chunk))) => self.decode(&mut chunk, ready),
+                    Ok(Some(Err(err))) => {
                         // The connection broke: as after a close, plus the
                         // error.
                         self.decoder.finish();
                         *state = State::Connect(Some(self.backoff()));
                         return Some(Err(Error::Transport(err)));
                     }
-                    None => {
+                    Ok(None) => {
                         self.decoder.finish();
                         *state = State::Connect(Some(self.backoff()));
                     }
                 },
             }
+        }
+    }
+
+    /// The next chunk of `body`, or `Err` after the idle timeout.
+    async fn read(&self, body: &mut Body) -> Result<Option<reqwest::Result<Bytes>>, Duration> {
+        match self.idle_timeout {
+            None => Ok(body.next().await),
+            Some(limit) => tokio::time::timeout(limit, body.next())
+                .await
+                .map_err(|_| limit),
         }
     }
 

@@ -208,3 +208,30 @@ async fn an_event_over_the_limit_is_reported_and_skipped() {
     assert!(matches!(items[1], Err(Error::Decode(_))));
     assert_eq!(events(&items), [("message".into(), "ok".into(), None)]);
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_dropped_after_the_idle_timeout() {
+    let (url, recorded) = serve(vec![
+        Step::Hold("id: 1\ndata: then silence\n\n"),
+        Step::Status(204),
+    ])
+    .await;
+    let source = EventSource::builder(&url)
+        .idle_timeout(Duration::from_millis(200))
+        .retry(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let items = run(source).await;
+    assert_eq!(
+        events(&items),
+        [("message".into(), "then silence".into(), Some("1".into()))]
+    );
+    assert!(matches!(items.last(), Some(Err(Error::Idle(_)))));
+    let requests = requests(&recorded);
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(195) && gap < Duration::from_secs(5),
+        "{gap:?}"
+    );
+}

@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 pub enum Step {
     /// 200 with `Content-Type: text/event-stream`, this body, then close.
     Stream(&'static str),
+    /// 200 with `Content-Type: text/event-stream` and this body, then
+    /// silence with the connection open (a dead peer) for 10 s.
+    Hold(&'static str),
     /// Close the connection without answering (a network failure).
     Drop,
     /// Answer with this status and no body.
@@ -63,6 +66,15 @@ pub async fn serve(script: Vec<Step>) -> (String, Arc<Mutex<Vec<Request>>>) {
             let step = script[n.min(script.len() - 1)].clone();
             let response = match step {
                 Step::Drop => continue,
+                Step::Hold(body) => {
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+                    let _ = socket.write_all(format!("{head}{body}").as_bytes()).await;
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        drop(socket);
+                    });
+                    continue;
+                }
                 Step::Stream(body) => format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{body}"
                 ),
