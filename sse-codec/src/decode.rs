@@ -167,10 +167,15 @@ pub struct EventDecoder {
     // ----- the EventSource: kept across connections -----
     /// The spec's "last event ID buffer" when an `id` field of the current
     /// block has changed it (`None`: the buffer equals `last_event_id`).
-    /// Moved into `last_event_id` when a blank line is read.
+    /// Committed to `last_event_id` when a blank line is read.
     pending_id: Option<ByteStr>,
-    /// The spec's "last event ID string" of the event source.
-    last_event_id: ByteStr,
+    /// The spec's "last event ID string" of the event source, in the
+    /// decoder's own buffer: committing an id copies a few bytes instead of
+    /// sharing (and later releasing) the chunk once more.
+    last_event_id: String,
+    /// `last_event_id` as a `ByteStr` for events that carry it without an
+    /// `id` field of their own; made the first time one needs it.
+    last_event_id_shared: Option<ByteStr>,
     /// The reconnection time set by the last valid `retry` field.
     retry: Option<Duration>,
 }
@@ -240,7 +245,8 @@ impl EventDecoder {
             block_retry: None,
             borrowed: false,
             pending_id: None,
-            last_event_id: ByteStr::new(),
+            last_event_id: String::new(),
+            last_event_id_shared: None,
             retry: None,
         }
     }
@@ -298,7 +304,10 @@ impl EventDecoder {
     /// # Ok::<(), sse_codec::DecodeError>(())
     /// ```
     pub fn set_last_event_id(&mut self, id: impl Into<ByteStr>) -> &mut Self {
-        self.last_event_id = id.into();
+        let id = id.into();
+        self.last_event_id.clear();
+        self.last_event_id.push_str(&id);
+        self.last_event_id_shared = Some(id);
         self.pending_id = None;
         self
     }
@@ -579,8 +588,11 @@ impl EventDecoder {
     fn dispatch(&mut self) -> Option<Event> {
         // 1. The last event ID string takes the buffer's value, even when no
         //    event is dispatched.
-        if let Some(id) = self.pending_id.take() {
-            self.last_event_id = id;
+        let new_id = self.pending_id.take();
+        if let Some(id) = &new_id {
+            self.last_event_id.clear();
+            self.last_event_id.push_str(id);
+            self.last_event_id_shared = None;
         }
         let retry = self.block_retry.take();
         let event_type = mem::take(&mut self.event_type);
@@ -605,7 +617,16 @@ impl EventDecoder {
             data_lines,
             event_type: (!event_type.is_empty() && &event_type[..] != b"message")
                 .then(|| ByteStr::from_utf8_lossy(event_type)),
-            id: (!self.last_event_id.is_empty()).then(|| self.last_event_id.clone()),
+            id: match new_id {
+                // The id this block set goes into the event as it is.
+                Some(id) => Some(id).filter(|id| !id.is_empty()),
+                None if self.last_event_id.is_empty() => None,
+                None => Some(
+                    self.last_event_id_shared
+                        .get_or_insert_with(|| ByteStr::from(self.last_event_id.as_str()))
+                        .clone(),
+                ),
+            },
             retry,
         })
     }
@@ -665,7 +686,6 @@ impl EventDecoder {
         if let Some(id) = &mut self.pending_id {
             *id = ByteStr::from(id.as_str());
         }
-        self.last_event_id = ByteStr::from(self.last_event_id.as_str());
     }
 }
 
