@@ -363,3 +363,138 @@ async fn cors_headers_allow_one_origin_with_credentials() {
         "http://127.0.0.1:3000"
     );
 }
+
+const HUB_TEST_PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8">
+<script>
+  const got = [];
+  const source = new EventSource('/events');
+  function record(e) {
+    got.push({ type: e.type, data: e.data, id: e.lastEventId });
+    if (got.length === 5) {
+      source.close();
+      fetch('/report', { method: 'POST', body: JSON.stringify(got) });
+    }
+  }
+  source.addEventListener('message', record);
+  source.addEventListener('reset', record);
+</script>
+"#;
+
+/// A server whose sse-hub restarts (loses its history), closing the open
+/// streams: what the browser makes of the hub's reset event.
+#[derive(Clone)]
+struct Restarting {
+    hub: Arc<Mutex<sse_hub::Hub>>,
+    closing: Arc<Mutex<CancellationToken>>,
+    connections: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl Restarting {
+    fn hub(&self) -> sse_hub::Hub {
+        self.hub.lock().unwrap().clone()
+    }
+
+    /// Ends every open stream; the browser reconnects.
+    fn close_streams(&self) {
+        let mut closing = self.closing.lock().unwrap();
+        closing.cancel();
+        *closing = CancellationToken::new();
+    }
+
+    async fn wait_for_subscriber(&self) {
+        for _ in 0..500 {
+            if self.hub().stats().subscribers == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the browser did not connect within 5 s");
+    }
+}
+
+async fn hub_events(
+    State(server): State<Restarting>,
+    LastEventId(last): LastEventId,
+) -> Sse<impl futures_util::Stream<Item = sse_axum::EncodedFrame>> {
+    server.connections.lock().unwrap().push(last.clone());
+    let Ok(subscription) = server.hub().subscribe("c", last.as_deref());
+    let retry = sse_axum::EncodedFrame::from(Frame::Retry(Duration::from_millis(100)));
+    let closing = server.closing.lock().unwrap().clone();
+    Sse::new(stream::iter([retry]).chain(subscription)).until(closing.cancelled_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
+    let Some(chromium) = browser_or_skip() else {
+        return;
+    };
+    let server = Restarting {
+        hub: Arc::new(Mutex::new(sse_hub::Hub::new())),
+        closing: Arc::default(),
+        connections: Arc::default(),
+    };
+    let (report_tx, mut report_rx) = mpsc::channel(1);
+    let app = Router::new()
+        .route("/", get(|| async { Html(HUB_TEST_PAGE) }))
+        .route("/events", get(hub_events))
+        .with_state(server.clone())
+        .merge(report_route(report_tx));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let script = {
+        let server = server.clone();
+        async move {
+            server.wait_for_subscriber().await;
+            for data in ["one", "two", "three"] {
+                server.hub().publish("c", Event::new(data)).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Restart: a new hub, without the old one's history.
+            *server.hub.lock().unwrap() = sse_hub::Hub::new();
+            server.close_streams();
+            // The browser comes back with `Last-Event-ID: 3`, unknown here,
+            // and gets the reset; then it is cut off once more.
+            server.wait_for_subscriber().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            server.close_streams();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            server.wait_for_subscriber().await;
+            server
+                .hub()
+                .publish("c", Event::new("after the restart"))
+                .unwrap();
+        }
+    };
+    let (report, ()) = tokio::join!(
+        run_page(chromium, format!("http://{addr}/"), &mut report_rx),
+        script
+    );
+    let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    let got: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["data"].as_str().unwrap(),
+                e["id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("message", "one", "1"),
+            ("message", "two", "2"),
+            ("message", "three", "3"),
+            // The reset's empty `id:` clears the browser's last event ID...
+            ("reset", "", ""),
+            ("message", "after the restart", "1"),
+        ]
+    );
+    // ...so its next reconnection sends none.
+    let connections = server.connections.lock().unwrap().clone();
+    assert_eq!(connections, [None, Some("3".to_owned()), None]);
+}
