@@ -3,12 +3,16 @@
 use std::net::SocketAddr;
 
 use axum::extract::State;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::Method;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_codec::Frame;
-use sse_hub::{Hub, Subscription};
+use sse_hub::{Hub, Resume};
 use tokio::io::AsyncBufReadExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{fail, jsonl, Failed};
 
@@ -18,7 +22,10 @@ const CHANNEL: &str = "stdin";
 /// Read JSON Lines events on stdin (as `sse encode` does) and serve them as
 /// an event stream at http://ADDR/, broadcast to every connected client.
 ///
-/// Each event gets the next id unless it has one. A client that reconnects
+/// A browser that opens http://ADDR/ itself (Accept: text/html) gets a page
+/// showing the events as they come (message events; add named types with
+/// http://ADDR/?types=update,progress); EventSource, curl and other clients
+/// get the stream. Each event gets the next id unless it has one. A client that reconnects
 /// with Last-Event-ID gets the events it missed from the last --history
 /// events, or a `reset` event if they are gone. Refused lines are reported
 /// on stderr and skipped; comment-only and retry-only lines are not
@@ -33,6 +40,14 @@ pub(crate) struct Args {
     /// The number of events kept for reconnecting clients.
     #[arg(long, value_name = "EVENTS", default_value_t = 1000)]
     history: usize,
+    /// Send new clients (no Last-Event-ID) the history first, as `tail`
+    /// shows the last lines; by default they get only what comes next.
+    #[arg(long)]
+    replay_history: bool,
+    /// Let pages from this origin read the stream (CORS), e.g.
+    /// https://app.example.com (repeatable), or '*' for any origin.
+    #[arg(long, value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
@@ -42,9 +57,20 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
         .map_err(|err| fail("serve", format!("{}: {err}", args.addr)))?;
     let addr = listener.local_addr().map_err(|err| fail("serve", err))?;
     eprintln!("sse serve: serving stdin on http://{addr}/ (Ctrl-C to stop)");
-    let app = Router::new()
-        .route("/", get(events))
-        .with_state(hub.clone());
+    let state = AppState {
+        hub: hub.clone(),
+        new_clients: if args.replay_history {
+            Resume::Oldest
+        } else {
+            Resume::Live
+        },
+    };
+    let app = Router::new().route("/", get(events)).with_state(state);
+    let app = match cors(&args.allow_origin) {
+        Ok(Some(cors)) => app.layer(cors),
+        Ok(None) => app,
+        Err(err) => return Err(fail("serve", err)),
+    };
     tokio::spawn(publish_stdin(hub));
     tokio::select! {
         served = axum::serve(listener, app) => served.map_err(|err| fail("serve", err)),
@@ -52,12 +78,59 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     }
 }
 
+#[derive(Clone)]
+struct AppState {
+    hub: Hub,
+    /// Where a client without a Last-Event-ID starts.
+    new_clients: Resume<'static>,
+}
+
 async fn events(
-    State(hub): State<Hub>,
+    State(state): State<AppState>,
     LastEventIdOrQuery(last): LastEventIdOrQuery,
-) -> Sse<Subscription> {
-    let Ok(subscription) = hub.subscribe(CHANNEL, last.as_deref());
-    Sse::new(subscription).keep_alive(KeepAlive::new())
+    headers: HeaderMap,
+) -> Response {
+    let wants_page = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page {
+        return Html(PAGE).into_response();
+    }
+    let from = last.as_deref().map_or(state.new_clients, Resume::After);
+    let Ok(subscription) = state.hub.subscribe(CHANNEL, from);
+    Sse::new(subscription)
+        .keep_alive(KeepAlive::new())
+        .into_response()
+}
+
+/// The page a browser gets at `/`: the events, newest last.
+const PAGE: &str = include_str!("serve.html");
+
+/// The CORS layer for `--allow-origin`, if any was given.
+fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let origins = origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o)
+                    .map_err(|_| format!("--allow-origin {o:?}: not a valid origin"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(origins)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET])
+            // A reconnecting EventSource sends Last-Event-ID.
+            .allow_headers([HeaderName::from_static(sse_codec::LAST_EVENT_ID)]),
+    ))
 }
 
 async fn publish_stdin(hub: Hub) {

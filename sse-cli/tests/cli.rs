@@ -249,8 +249,13 @@ type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>
 
 /// Starts `sse serve` on a free port: the process, its URL (from the first
 /// line on stderr) and the rest of its stderr.
-async fn start_serve() -> (tokio::process::Child, String, Lines) {
-    let mut child = spawn(&["serve", "--addr", "127.0.0.1:0"]);
+async fn start_serve(extra: &[&str]) -> (tokio::process::Child, String, Lines) {
+    let args: Vec<&str> = ["serve", "--addr", "127.0.0.1:0"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let mut child = spawn(&args);
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let banner = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
         .await
@@ -267,7 +272,7 @@ async fn start_serve() -> (tokio::process::Child, String, Lines) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_broadcasts_stdin_to_two_clients_with_replay() {
-    let (mut child, url, mut stderr) = start_serve().await;
+    let (mut child, url, mut stderr) = start_serve(&[]).await;
     let mut stdin = child.stdin.take().unwrap();
 
     let mut a = test_support::connect(&url, None).await;
@@ -335,7 +340,7 @@ async fn next_events(events: &mut test_support::Events, n: usize) -> Vec<(String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_to_serve() {
-    let (mut server, url, _server_err) = start_serve().await;
+    let (mut server, url, _server_err) = start_serve(&[]).await;
 
     let mut listener = spawn(&["listen", &url, "--json", "--timeout", "3"]);
     let mut listener_err = tokio::io::BufReader::new(listener.stderr.take().unwrap()).lines();
@@ -358,5 +363,70 @@ async fn listen_to_serve() {
         stdout(&output),
         "{\"type\":\"greet\",\"data\":\"hello\\nworld\",\"lastEventId\":\"1\"}\n{\"type\":\"message\",\"data\":\"given id\",\"lastEventId\":\"x-1\"}\n"
     );
+    server.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_shows_browsers_a_page_replays_history_and_allows_origins() {
+    let (mut server, url, _stderr) =
+        start_serve(&["--replay-history", "--allow-origin", "https://app.example"]).await;
+    let mut stdin = server.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"data\":\"before anyone came\"}\n")
+        .await
+        .unwrap();
+    stdin.flush().await.unwrap();
+    let http = reqwest::Client::new();
+
+    // A browser navigating to the URL gets the viewer page.
+    let page = http
+        .get(&url)
+        .header("accept", "text/html,*/*")
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("new EventSource(location.pathname)"));
+
+    // EventSource from the allowed origin: the stream, CORS-allowed, with
+    // the history first (--replay-history).
+    let response = http
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let mut events = test_support::events(response);
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.id(), first.data()),
+        (Some("1"), "before anyone came")
+    );
+
+    // Another origin is not allowed.
+    let other = http
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .header("origin", "https://elsewhere.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
     server.kill().await.unwrap();
 }
