@@ -123,6 +123,25 @@ fn report_route(report: mpsc::Sender<String>) -> Router {
     )
 }
 
+/// Serves `app` on 127.0.0.1 and returns its address.
+async fn serve(app: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// The `(type, data, lastEventId)` of each event a page reported.
+fn reported_events(report: &str) -> Vec<(String, String, String)> {
+    let got: Vec<serde_json::Value> = serde_json::from_str(report).unwrap();
+    got.iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap().to_owned();
+            (field("type"), field("data"), field("id"))
+        })
+        .collect()
+}
+
 /// Opens `url` in headless Chromium and waits for the page's report.
 async fn run_page(chromium: &str, url: String, report: &mut mpsc::Receiver<String>) -> String {
     // A profile of its own: Chromium hands a second launch on the same
@@ -184,22 +203,11 @@ async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
         .route("/events", get(events))
         .with_state(shared.clone())
         .merge(report_route(report_tx));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(app).await;
 
     let report = run_page(chromium, format!("http://{addr}/"), &mut report_rx).await;
-    let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
-    let got: Vec<(&str, &str, &str)> = got
-        .iter()
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap(),
-                e["data"].as_str().unwrap(),
-                e["id"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = reported_events(&report);
+    let got: Vec<(&str, &str, &str)> = got.iter().map(|(t, d, i)| (&**t, &**d, &**i)).collect();
     assert_eq!(
         got,
         [
@@ -440,9 +448,7 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
         .route("/events", get(hub_events))
         .with_state(server.clone())
         .merge(report_route(report_tx));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(app).await;
 
     let script = {
         let server = server.clone();
@@ -472,17 +478,8 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
         run_page(chromium, format!("http://{addr}/"), &mut report_rx),
         script
     );
-    let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
-    let got: Vec<(&str, &str, &str)> = got
-        .iter()
-        .map(|e| {
-            (
-                e["type"].as_str().unwrap(),
-                e["data"].as_str().unwrap(),
-                e["id"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = reported_events(&report);
+    let got: Vec<(&str, &str, &str)> = got.iter().map(|(t, d, i)| (&**t, &**d, &**i)).collect();
     assert_eq!(
         got,
         [

@@ -2,8 +2,8 @@
 //! command line. Run `sse --help`, or `sse <command> --help`.
 
 // The doc comments of the commands and options are their --help texts, read
-// in a terminal, where Markdown backticks would show.
-#![allow(clippy::doc_markdown)]
+// in a terminal, where Markdown backticks and <URL> brackets would show.
+#![allow(clippy::doc_markdown, rustdoc::bare_urls)]
 
 use std::process::ExitCode;
 use std::time::Duration;
