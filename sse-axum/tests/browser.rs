@@ -27,23 +27,31 @@ mod app;
 #[path = "../examples/cors/app.rs"]
 mod cors_app;
 
-const PAGE: &str = r#"<!doctype html>
+/// A page whose `EventSource` records the first five events of the given
+/// types and POSTs them to `/report`.
+fn page(event_types: &[&str]) -> Html<String> {
+    let listeners: String = event_types
+        .iter()
+        .map(|t| format!("  source.addEventListener('{t}', record);\n"))
+        .collect();
+    Html(format!(
+        r#"<!doctype html>
 <meta charset="utf-8">
 <title>sse-axum browser test</title>
 <script>
   const got = [];
   const source = new EventSource('/events');
-  function record(e) {
-    got.push({ type: e.type, data: e.data, id: e.lastEventId });
-    if (got.length === 5) {
+  function record(e) {{
+    got.push({{ type: e.type, data: e.data, id: e.lastEventId }});
+    if (got.length === 5) {{
       source.close();
-      fetch('/report', { method: 'POST', body: JSON.stringify(got) });
-    }
-  }
-  source.addEventListener('progress', record);
-  source.addEventListener('message', record);
-</script>
-"#;
+      fetch('/report', {{ method: 'POST', body: JSON.stringify(got) }});
+    }}
+  }}
+{listeners}</script>
+"#
+    ))
+}
 
 #[derive(Clone)]
 struct Shared {
@@ -199,7 +207,7 @@ async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
         connections: Arc::default(),
     };
     let app = Router::new()
-        .route("/", get(|| async { Html(PAGE) }))
+        .route("/", get(|| async { page(&["progress", "message"]) }))
         .route("/events", get(events))
         .with_state(shared.clone())
         .merge(report_route(report_tx));
@@ -372,23 +380,6 @@ async fn cors_headers_allow_one_origin_with_credentials() {
     );
 }
 
-const HUB_TEST_PAGE: &str = r#"<!doctype html>
-<meta charset="utf-8">
-<script>
-  const got = [];
-  const source = new EventSource('/events');
-  function record(e) {
-    got.push({ type: e.type, data: e.data, id: e.lastEventId });
-    if (got.length === 5) {
-      source.close();
-      fetch('/report', { method: 'POST', body: JSON.stringify(got) });
-    }
-  }
-  source.addEventListener('message', record);
-  source.addEventListener('reset', record);
-</script>
-"#;
-
 /// A server whose sse-hub restarts (loses its history), closing the open
 /// streams: what the browser makes of the hub's reset event.
 #[derive(Clone)]
@@ -444,7 +435,7 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
     };
     let (report_tx, mut report_rx) = mpsc::channel(1);
     let app = Router::new()
-        .route("/", get(|| async { Html(HUB_TEST_PAGE) }))
+        .route("/", get(|| async { page(&["message", "reset"]) }))
         .route("/events", get(hub_events))
         .with_state(server.clone())
         .merge(report_route(report_tx));
