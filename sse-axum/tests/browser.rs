@@ -139,15 +139,17 @@ async fn serve(app: Router) -> std::net::SocketAddr {
     addr
 }
 
-/// The `(type, data, lastEventId)` of each event a page reported.
-fn reported_events(report: &str) -> Vec<(String, String, String)> {
+/// Checks the `(type, data, lastEventId)` of each event a page reported.
+fn assert_reported(report: &str, expected: &[(&str, &str, &str)]) {
     let got: Vec<serde_json::Value> = serde_json::from_str(report).unwrap();
-    got.iter()
+    let got: Vec<(&str, &str, &str)> = got
+        .iter()
         .map(|e| {
-            let field = |name: &str| e[name].as_str().unwrap().to_owned();
+            let field = |name: &str| e[name].as_str().unwrap();
             (field("type"), field("data"), field("id"))
         })
-        .collect()
+        .collect();
+    assert_eq!(got, expected);
 }
 
 /// Opens `url` in headless Chromium and waits for the page's report.
@@ -214,18 +216,16 @@ async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
     let addr = serve(app).await;
 
     let report = run_page(chromium, format!("http://{addr}/"), &mut report_rx).await;
-    let got = reported_events(&report);
-    let got: Vec<(&str, &str, &str)> = got.iter().map(|(t, d, i)| (&**t, &**d, &**i)).collect();
-    assert_eq!(
-        got,
-        [
+    assert_reported(
+        &report,
+        &[
             ("progress", "line 1\nline 2", "1"),
             ("message", "two", "2"),
             ("progress", "three", "3"),
             // After the server closed the stream: reconnected, resumed.
             ("message", "four", "4"),
             ("message", "five", "5"),
-        ]
+        ],
     );
     let connections = shared.connections.lock().unwrap().clone();
     assert_eq!(
@@ -469,18 +469,16 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
         run_page(chromium, format!("http://{addr}/"), &mut report_rx),
         script
     );
-    let got = reported_events(&report);
-    let got: Vec<(&str, &str, &str)> = got.iter().map(|(t, d, i)| (&**t, &**d, &**i)).collect();
-    assert_eq!(
-        got,
-        [
+    assert_reported(
+        &report,
+        &[
             ("message", "one", "1"),
             ("message", "two", "2"),
             ("message", "three", "3"),
             // The reset's empty `id:` clears the browser's last event ID...
             ("reset", "", ""),
             ("message", "after the restart", "1"),
-        ]
+        ],
     );
     // ...so its next reconnection sends none.
     let connections = server.connections.lock().unwrap().clone();
