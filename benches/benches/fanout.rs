@@ -45,7 +45,7 @@ use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sse_codec::{Event, EventStream};
 use sse_hub::Hub;
 use tokio::io::AsyncBufReadExt;
@@ -177,7 +177,7 @@ async fn serve(kind: &str) {
 async fn events(State(server): State<Server>) -> axum::response::Response {
     match server {
         Server::Hub(hub) => {
-            let Ok(subscription) = hub.subscribe(CHANNEL, None);
+            let Ok(subscription) = hub.subscribe(CHANNEL, None).await;
             sse_axum::Sse::new(subscription).into_response()
         }
         Server::Baseline(tx) => {
@@ -207,7 +207,9 @@ fn publish(server: &Server, seq: u64, kind: char) {
     let data = format!("{kind} {} {PADDING}", now_nanos());
     match server {
         Server::Hub(hub) => {
-            let Ok(_) = hub.publish(CHANNEL, Event::new(data));
+            // The in-memory hub's future is ready at once.
+            let published = hub.publish(CHANNEL, Event::new(data)).now_or_never();
+            assert!(published.is_some(), "the in-memory hub never waits");
         }
         Server::Baseline(tx) => {
             let _ = tx.send((seq, data));
@@ -411,11 +413,11 @@ async fn measure(kind: &str, n: usize) -> Row {
 fn hub_bytes_per_subscriber() -> usize {
     const SUBSCRIBERS: usize = 10_000;
     let hub = Hub::new();
-    let Ok(_) = hub.publish(CHANNEL, Event::new("warm-up"));
+    assert!(hub.publish(CHANNEL, Event::new("warm-up")).now_or_never().is_some());
     COUNTING.store(true, Ordering::SeqCst);
     let before = LIVE.load(Ordering::SeqCst);
     let subscriptions: Vec<_> = (0..SUBSCRIBERS)
-        .map(|_| hub.subscribe(CHANNEL, None))
+        .map(|_| hub.subscribe(CHANNEL, None).now_or_never())
         .collect();
     let after = LIVE.load(Ordering::SeqCst);
     COUNTING.store(false, Ordering::SeqCst);

@@ -417,7 +417,7 @@ async fn hub_events(
     LastEventId(last): LastEventId,
 ) -> Sse<impl futures_util::Stream<Item = sse_axum::EncodedFrame>> {
     server.connections.lock().unwrap().push(last.clone());
-    let Ok(subscription) = server.hub().subscribe("c", last.as_deref());
+    let Ok(subscription) = server.hub().subscribe("c", last.as_deref()).await;
     let retry = sse_axum::EncodedFrame::from(Frame::Retry(Duration::from_millis(100)));
     let closing = server.closing.lock().unwrap().clone();
     Sse::new(stream::iter([retry]).chain(subscription)).until(closing.cancelled_owned())
@@ -446,7 +446,7 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
         async move {
             server.wait_for_subscriber().await;
             for data in ["one", "two", "three"] {
-                server.hub().publish("c", Event::new(data)).unwrap();
+                server.hub().publish("c", Event::new(data)).await.unwrap();
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
             // Restart: a new hub, without the old one's history.
@@ -462,6 +462,7 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
             server
                 .hub()
                 .publish("c", Event::new("after the restart"))
+                .await
                 .unwrap();
         }
     };

@@ -4,13 +4,13 @@ use std::net::SocketAddr;
 
 use axum::extract::State;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_codec::Frame;
-use sse_hub::{Hub, Resume};
+use sse_hub::{Backend, Hub, RedisBackend, Resume};
 use tokio::io::AsyncBufReadExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -31,6 +31,12 @@ const CHANNEL: &str = "stdin";
 /// on stderr and skipped; comment-only and retry-only lines are not
 /// broadcast. When stdin ends, the server goes on serving until Ctrl-C.
 ///
+/// With --redis, several `sse serve` processes on one Redis form one hub:
+/// a line piped into any of them reaches the clients of all, and a client
+/// resumes on any of them. Ids are then `<epoch>-<seq>` (lines must not
+/// carry their own id); a line that cannot be published (Redis down) is
+/// reported on stderr, and a new client gets 503 until Redis is back.
+///
 /// Example: tail -f app.log | jq -c '{data: .}' | sse serve
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -48,10 +54,32 @@ pub(crate) struct Args {
     /// https://app.example.com (repeatable), or '*' for any origin.
     #[arg(long, value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// Share the hub with every `sse serve` on this Redis, e.g.
+    /// redis://127.0.0.1:6379/ (--history then bounds the Redis log too).
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// The prefix of the Redis keys, so that several hubs share one Redis.
+    #[arg(long, value_name = "PREFIX", default_value = sse_hub::DEFAULT_REDIS_PREFIX, requires = "redis")]
+    redis_prefix: String,
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
-    let hub = Hub::builder().history_events(args.history).build();
+    let builder = Hub::builder().history_events(args.history);
+    match &args.redis {
+        None => serve(builder.build(), args).await,
+        Some(url) => {
+            let backend = RedisBackend::builder(url.as_str())
+                .prefix(args.redis_prefix.as_str())
+                .history_events(args.history)
+                .connect()
+                .await
+                .map_err(|err| fail("serve", format!("--redis {url}: {err}")))?;
+            serve(builder.build_with(backend), args).await
+        }
+    }
+}
+
+async fn serve<B: Backend>(hub: Hub<B>, args: Args) -> Result<(), Failed> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|err| fail("serve", format!("{}: {err}", args.addr)))?;
@@ -65,7 +93,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
             Resume::Live
         },
     };
-    let app = Router::new().route("/", get(events)).with_state(state);
+    let app = Router::new().route("/", get(events::<B>)).with_state(state);
     let app = match cors(&args.allow_origin) {
         Ok(Some(cors)) => app.layer(cors),
         Ok(None) => app,
@@ -78,15 +106,23 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     }
 }
 
-#[derive(Clone)]
-struct AppState {
-    hub: Hub,
+struct AppState<B> {
+    hub: Hub<B>,
     /// Where a client without a Last-Event-ID starts.
     new_clients: Resume<'static>,
 }
 
-async fn events(
-    State(state): State<AppState>,
+impl<B> Clone for AppState<B> {
+    fn clone(&self) -> Self {
+        AppState {
+            hub: self.hub.clone(),
+            new_clients: self.new_clients,
+        }
+    }
+}
+
+async fn events<B: Backend>(
+    State(state): State<AppState<B>>,
     LastEventIdOrQuery(last): LastEventIdOrQuery,
     headers: HeaderMap,
 ) -> Response {
@@ -98,10 +134,18 @@ async fn events(
         return Html(PAGE).into_response();
     }
     let from = last.as_deref().map_or(state.new_clients, Resume::After);
-    let Ok(subscription) = state.hub.subscribe(CHANNEL, from);
-    Sse::new(subscription)
-        .keep_alive(KeepAlive::new())
-        .into_response()
+    match state.hub.subscribe(CHANNEL, from).await {
+        Ok(subscription) => Sse::new(subscription)
+            .keep_alive(KeepAlive::new())
+            .into_response(),
+        // The client's EventSource retries; nothing is lost meanwhile.
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            format!("{err}\n"),
+        )
+            .into_response(),
+    }
 }
 
 /// The page a browser gets at `/`: the events, newest last.
@@ -133,7 +177,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
     ))
 }
 
-async fn publish_stdin(hub: Hub) {
+async fn publish_stdin<B: Backend>(hub: Hub<B>) {
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut number = 0u64;
     loop {
@@ -154,7 +198,9 @@ async fn publish_stdin(hub: Hub) {
                 for frame in frames {
                     match frame {
                         Frame::Event(event) => {
-                            let Ok(_) = hub.publish(CHANNEL, event);
+                            if let Err(err) = hub.publish(CHANNEL, event).await {
+                                eprintln!("sse serve: line {number}: {err}; not published");
+                            }
                         }
                         _ => eprintln!(
                             "sse serve: line {number}: only events are broadcast; skipped"

@@ -23,6 +23,7 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::Encoder;
 
+use crate::decode::EventDecoder;
 use crate::event::{Event, Frame};
 use crate::parse;
 
@@ -302,6 +303,59 @@ impl EncodedFrame {
         }
         EncodedFrame(buf.freeze())
     }
+
+    /// Takes bytes that were written as one encoded event frame somewhere
+    /// else (another process, through a shared log such as Redis) after
+    /// checking that they are exactly that: one whole event, ending with its
+    /// blank line, nothing before or after it that a stream would read
+    /// differently. Returns the frame, sharing `wire`'s bytes (no copy), and
+    /// the event it carries.
+    ///
+    /// This costs one decode, where [`From<&Event>`](#impl-From%3C%26Event%3E-for-EncodedFrame)
+    /// costs an encode; a broadcaster receiving a frame once and forwarding
+    /// it to many subscribers pays it once.
+    ///
+    /// # Errors
+    ///
+    /// [`NotOneFrame`] if `wire` does not end with a blank line (`\n\n`),
+    /// starts with a byte order mark, holds no event or more than one, or
+    /// anything after the event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sse_codec::EncodedFrame;
+    ///
+    /// let (frame, event) = EncodedFrame::from_wire(Bytes::from("id: 7\ndata: hi\n\n"))?;
+    /// assert_eq!(event.id(), Some("7"));
+    /// assert_eq!(frame.as_bytes(), "id: 7\ndata: hi\n\n");
+    ///
+    /// // Raw bytes that are not one whole frame are refused.
+    /// assert!(EncodedFrame::from_wire(Bytes::from("data: cut off\n")).is_err());
+    /// assert!(EncodedFrame::from_wire(Bytes::from("data: a\n\ndata: b\n\n")).is_err());
+    /// # Ok::<(), sse_codec::NotOneFrame>(())
+    /// ```
+    pub fn from_wire(wire: Bytes) -> Result<(EncodedFrame, Event), NotOneFrame> {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        if !wire.ends_with(b"\n\n") || wire.starts_with(BOM) {
+            return Err(NotOneFrame { _priv: () });
+        }
+        let mut decoder = EventDecoder::with_max_event_size(usize::MAX);
+        let mut input = wire.clone();
+        match decoder.decode_event(&mut input) {
+            Ok(Some(event)) if input.is_empty() => Ok((EncodedFrame(wire), event)),
+            _ => Err(NotOneFrame { _priv: () }),
+        }
+    }
+}
+
+/// Bytes refused by [`EncodedFrame::from_wire`]: they are not exactly one
+/// whole event frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not exactly one whole event frame")]
+pub struct NotOneFrame {
+    _priv: (),
 }
 
 impl From<&Event> for EncodedFrame {

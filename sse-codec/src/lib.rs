@@ -139,7 +139,7 @@ mod str;
 mod stream;
 
 pub use crate::decode::{EventDecoder, DEFAULT_MAX_EVENT_SIZE};
-pub use crate::encode::{EncodedEvent, EncodedFrame, EventEncoder, KEEP_ALIVE};
+pub use crate::encode::{EncodedEvent, EncodedFrame, EventEncoder, NotOneFrame, KEEP_ALIVE};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub use crate::encode_stream::{

@@ -1,17 +1,21 @@
 //! The [`Backend`] trait: where a hub keeps its history and how it fans
 //! events out.
 
+use std::future::Future;
+
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
 use crate::queue::Sink;
 
-/// History and fan-out for a [`Hub`](crate::Hub): the part that would change
-/// to run one hub across several server instances on an external log (Redis
-/// Streams, a database table), while the hub, its subscriptions and the
-/// framework adapters stay as they are.
+/// History and fan-out for a [`Hub`](crate::Hub): the part that changes to
+/// run one hub across several server instances on an external log, while
+/// the hub, its subscriptions and the framework adapters stay as they are.
 ///
-/// [`MemoryBackend`](crate::MemoryBackend) is the default. A backend must
-/// keep two promises:
+/// [`MemoryBackend`](crate::MemoryBackend) is the default; with the `redis`
+/// feature, `RedisBackend` runs one hub across instances on Redis.
+/// `publish` and `subscribe` are `async` because an external log answers
+/// over the network; the in-memory backend's futures are ready at once.
+/// A backend must keep two promises:
 ///
 /// - **Ids.** [`publish`](Self::publish) gives an event without an id the
 ///   channel's next sequence number (decimal, counting from 1) and keeps a
@@ -32,7 +36,11 @@ pub trait Backend: Send + Sync + 'static {
     /// # Errors
     ///
     /// The backend could not store the event; no subscriber got it.
-    fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Self::Error>;
+    fn publish(
+        &self,
+        channel: &str,
+        event: Event,
+    ) -> impl Future<Output = Result<ByteStr, Self::Error>> + Send;
 
     /// Registers `sink` for `channel`'s live events and returns what comes
     /// before them, as [`Resume`] says: for [`Resume::After`], nothing when
@@ -42,8 +50,12 @@ pub trait Backend: Send + Sync + 'static {
     /// # Errors
     ///
     /// The backend could not read its history; the sink is not registered.
-    fn subscribe(&self, channel: &str, from: Resume<'_>, sink: Sink)
-        -> Result<Replay, Self::Error>;
+    fn subscribe(
+        &self,
+        channel: &str,
+        from: Resume<'_>,
+        sink: Sink,
+    ) -> impl Future<Output = Result<Replay, Self::Error>> + Send;
 
     /// Statistics of one channel, or `None` if it does not exist.
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats>;
@@ -51,8 +63,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Statistics of the whole hub.
     fn stats(&self) -> HubStats;
 
-    /// Drops every channel that has no subscriber and no history, returning
-    /// how many were dropped. Publishing to or subscribing to a dropped
+    /// Drops every channel that has no subscriber and no history (for a
+    /// backend on an external log: no local subscriber), returning how many
+    /// were dropped. Publishing to or subscribing to a dropped
     /// channel creates it anew.
     fn prune(&self) -> usize;
 }

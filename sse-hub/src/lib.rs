@@ -33,16 +33,36 @@
 //! use sse_hub::{Hub, Subscription};
 //!
 //! async fn events(State(hub): State<Hub>, LastEventId(last): LastEventId) -> Sse<Subscription> {
-//!     let Ok(subscription) = hub.subscribe("news", last.as_deref());
+//!     let Ok(subscription) = hub.subscribe("news", last.as_deref()).await;
 //!     Sse::new(subscription)
 //! }
 //!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let hub = Hub::new();
 //! let _app: Router = Router::new().route("/events", get(events)).with_state(hub.clone());
 //!
-//! // Anywhere, from any thread, without waiting:
-//! let Ok(id) = hub.publish("news", sse_codec::Event::new("hello"));
+//! // Anywhere: the in-memory hub's `publish` never waits.
+//! let Ok(id) = hub.publish("news", sse_codec::Event::new("hello")).await;
 //! assert_eq!(id, "1");
+//! # });
+//! ```
+//!
+//! # Several server instances
+//!
+//! With the `redis` feature, [`RedisBackend`] runs one hub across server
+//! instances behind a load balancer: an event published on any instance
+//! reaches the clients of all of them, and a client resumes on any
+//! instance. The same guarantee holds (below); ids become `<epoch>-<seq>`.
+//! `publish` and `subscribe` then fail with a typed error, within a bounded
+//! time, when Redis is unreachable: answer a failed subscribe with 503.
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn run() -> Result<(), sse_hub::RedisError> {
+//! let backend = sse_hub::RedisBackend::builder("redis://127.0.0.1:6379/").connect().await?;
+//! let hub = sse_hub::Hub::builder().build_with(backend);
+//! let id = hub.publish("news", sse_codec::Event::new("hello")).await?;
+//! # drop(id); Ok(()) }
 //! ```
 //!
 //! # Delivery guarantee
@@ -59,6 +79,8 @@
 mod backend;
 mod memory;
 mod queue;
+#[cfg(feature = "redis")]
+mod redis_backend;
 
 use std::sync::Arc;
 
@@ -68,6 +90,12 @@ pub use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
 pub use crate::memory::{HistoryLimits, MemoryBackend};
 pub use crate::queue::{Delivery, Sink, Subscription};
 pub use sse_codec::EncodedFrame;
+
+#[cfg(feature = "redis")]
+pub use crate::redis_backend::{
+    RedisBackend, RedisBackendBuilder, RedisError, RedisErrorKind, RedisStats,
+    DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX, DEFAULT_TIMEOUT as DEFAULT_REDIS_TIMEOUT,
+};
 
 /// The default bytes a subscriber may have queued before it is disconnected:
 /// 256 KiB.
@@ -89,7 +117,7 @@ pub struct Hub<B = MemoryBackend> {
 struct Inner<B> {
     backend: B,
     queue_bytes: usize,
-    reset: Event,
+    reset: Arc<Event>,
 }
 
 impl<B> Clone for Hub<B> {
@@ -141,17 +169,19 @@ impl Default for Hub {
 
 impl<B: Backend> Hub<B> {
     /// Publishes `event` on `channel` and returns its id: the channel's next
-    /// sequence number (decimal, from 1) unless the event has an id.
+    /// sequence number (in memory: decimal, from 1, unless the event has an
+    /// id; on Redis: `<epoch>-<seq>`).
     ///
     /// The event is encoded once; each subscriber's queue gets the shared
     /// bytes. This never waits for a subscriber: one that is too far behind
-    /// is disconnected instead.
+    /// is disconnected instead. The in-memory backend's future is ready at
+    /// once.
     ///
     /// # Errors
     ///
     /// The backend's error; never, for the in-memory backend.
-    pub fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, B::Error> {
-        self.inner.backend.publish(channel, event)
+    pub async fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, B::Error> {
+        self.inner.backend.publish(channel, event).await
     }
 
     /// Subscribes to `channel`, starting where `from` says; pass the
@@ -165,7 +195,8 @@ impl<B: Backend> Hub<B> {
     ///
     /// # Errors
     ///
-    /// The backend's error; never, for the in-memory backend.
+    /// The backend's error; never, for the in-memory backend. A server
+    /// answers it with 503 Service Unavailable: the client retries.
     ///
     /// # Examples
     ///
@@ -176,32 +207,27 @@ impl<B: Backend> Hub<B> {
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let hub = sse_hub::Hub::new();
     /// for n in 1..=3 {
-    ///     let _ = hub.publish("jobs", Event::new(format!("step {n}")));
+    ///     let _ = hub.publish("jobs", Event::new(format!("step {n}"))).await;
     /// }
-    /// let Ok(mut resumed) = hub.subscribe("jobs", Some("1"));
+    /// let Ok(mut resumed) = hub.subscribe("jobs", Some("1")).await;
     /// // Frames that are ready come joined into one chunk.
     /// let replayed = resumed.next().await.unwrap();
     /// assert_eq!(replayed.as_bytes(), "id: 2\ndata: step 2\n\nid: 3\ndata: step 3\n\n");
     ///
-    /// let Ok(mut lost) = hub.subscribe("jobs", Some("99"));
+    /// let Ok(mut lost) = hub.subscribe("jobs", Some("99")).await;
     /// assert_eq!(lost.next().await.unwrap().as_bytes(), "event: reset\nid: 3\ndata: \n\n");
     /// # });
     /// ```
-    pub fn subscribe<'a>(
+    pub async fn subscribe<'a>(
         &self,
         channel: &str,
         from: impl Into<Resume<'a>>,
     ) -> Result<Subscription, B::Error> {
-        let (sink, subscription) = queue::queue(self.inner.queue_bytes);
-        let replay = match self.inner.backend.subscribe(channel, from.into(), sink)? {
+        let (sink, subscription) =
+            queue::queue(self.inner.queue_bytes, Arc::clone(&self.inner.reset));
+        let replay = match self.inner.backend.subscribe(channel, from.into(), sink).await? {
             Replay::Missed(frames) => frames,
-            Replay::Reset { last_id } => {
-                let reset = self.inner.reset.clone().into_builder();
-                let reset = reset.id(last_id.unwrap_or_default()).build();
-                vec![EncodedFrame::from(
-                    reset.expect("an id from the backend is a valid id"),
-                )]
-            }
+            Replay::Reset { last_id } => vec![queue::reset_frame(&self.inner.reset, last_id)],
         };
         Ok(subscription(replay))
     }
@@ -290,7 +316,7 @@ impl HubBuilder {
             inner: Arc::new(Inner {
                 backend,
                 queue_bytes: self.queue_bytes,
-                reset: self.reset,
+                reset: Arc::new(self.reset),
             }),
         }
     }

@@ -2,13 +2,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
 use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
-use crate::queue::{Delivery, Sink};
+use crate::queue::{Sink, Sinks};
 
 /// How much history each channel keeps for replay: at most `events` events
 /// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
@@ -55,10 +56,7 @@ struct Channel {
     last_id: Option<ByteStr>,
     history: VecDeque<Entry>,
     history_bytes: usize,
-    sinks: Vec<Sink>,
-    /// `sinks.len()` at which closed sinks are next swept out.
-    sweep_at: usize,
-    overflowed: u64,
+    sinks: Sinks,
 }
 
 #[derive(Debug)]
@@ -68,8 +66,6 @@ struct Entry {
     id: ByteStr,
     frame: EncodedFrame,
 }
-
-const FIRST_SWEEP: usize = 64;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every update under these locks leaves the state consistent before it
@@ -116,9 +112,7 @@ impl Channel {
             last_id: None,
             history: VecDeque::new(),
             history_bytes: 0,
-            sinks: Vec::new(),
-            sweep_at: FIRST_SWEEP,
-            overflowed: 0,
+            sinks: Sinks::default(),
         }
     }
 
@@ -143,15 +137,7 @@ impl Channel {
         let frame = EncodedFrame::from(&event);
         drop(event);
 
-        let overflowed = &mut self.overflowed;
-        self.sinks.retain(|sink| match sink.send(frame.clone()) {
-            Delivery::Queued => true,
-            Delivery::Overflowed => {
-                *overflowed += 1;
-                false
-            }
-            Delivery::Closed => false,
-        });
+        self.sinks.send(&frame);
 
         self.history_bytes += frame.len();
         self.history.push_back(Entry {
@@ -218,16 +204,8 @@ impl Channel {
         }
     }
 
-    fn add(&mut self, sink: Sink) {
-        if self.sinks.len() >= self.sweep_at {
-            self.sinks.retain(|sink| !sink.is_closed());
-            self.sweep_at = (self.sinks.len() * 2).max(FIRST_SWEEP);
-        }
-        self.sinks.push(sink);
-    }
-
     fn subscribers(&self) -> usize {
-        self.sinks.iter().filter(|sink| !sink.is_closed()).count()
+        self.sinks.live()
     }
 
     fn stats(&self) -> ChannelStats {
@@ -236,7 +214,7 @@ impl Channel {
             history_events: self.history.len(),
             history_bytes: self.history_bytes,
             published: self.next_seq - 1,
-            overflowed: self.overflowed,
+            overflowed: self.sinks.overflowed,
             last_id: self.last_id.clone(),
         }
     }
@@ -245,16 +223,29 @@ impl Channel {
 impl Backend for MemoryBackend {
     type Error = Infallible;
 
-    fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Infallible> {
-        Ok(self.with_channel(channel, |ch| ch.publish(self.limits, event)))
+    /// Ready at once: the work is done when it is called.
+    fn publish(
+        &self,
+        channel: &str,
+        event: Event,
+    ) -> impl Future<Output = Result<ByteStr, Infallible>> + Send {
+        let id = self.with_channel(channel, |ch| ch.publish(self.limits, event));
+        std::future::ready(Ok(id))
     }
 
-    fn subscribe(&self, channel: &str, from: Resume<'_>, sink: Sink) -> Result<Replay, Infallible> {
-        Ok(self.with_channel(channel, |ch| {
+    /// Ready at once: the work is done when it is called.
+    fn subscribe(
+        &self,
+        channel: &str,
+        from: Resume<'_>,
+        sink: Sink,
+    ) -> impl Future<Output = Result<Replay, Infallible>> + Send {
+        let replay = self.with_channel(channel, |ch| {
             ch.trim(self.limits);
-            ch.add(sink);
+            ch.sinks.add(sink);
             ch.replay(from)
-        }))
+        });
+        std::future::ready(Ok(replay))
     }
 
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
@@ -273,7 +264,7 @@ impl Backend for MemoryBackend {
         for channel in channels {
             let channel = lock(&channel);
             stats.subscribers += channel.subscribers();
-            stats.overflowed += channel.overflowed;
+            stats.overflowed += channel.sinks.overflowed;
         }
         stats
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
-use sse_codec::EncodedFrame;
+use sse_codec::{ByteStr, EncodedFrame, Event};
 
 /// What became of a frame handed to a [`Sink`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub struct Subscription {
 #[derive(Debug)]
 struct Queue {
     max_bytes: usize,
+    /// The hub's reset event, shared by all its queues.
+    reset: Arc<Event>,
     state: Mutex<State>,
 }
 
@@ -74,9 +76,13 @@ impl Queue {
 /// A new queue holding at most `max_bytes` of frames (or one frame of any
 /// size): the hub's end, and a function that makes the subscriber's end
 /// once its replay is known.
-pub(crate) fn queue(max_bytes: usize) -> (Sink, impl FnOnce(Vec<EncodedFrame>) -> Subscription) {
+pub(crate) fn queue(
+    max_bytes: usize,
+    reset: Arc<Event>,
+) -> (Sink, impl FnOnce(Vec<EncodedFrame>) -> Subscription) {
     let queue = Arc::new(Queue {
         max_bytes,
+        reset,
         state: Mutex::new(State::default()),
     });
     let sink = Sink {
@@ -105,9 +111,7 @@ impl Sink {
         let delivery = if !state.frames.is_empty()
             && state.bytes.saturating_add(frame.len()) > self.queue.max_bytes
         {
-            state.frames = VecDeque::new();
-            state.bytes = 0;
-            state.closed = true;
+            state.close();
             Delivery::Overflowed
         } else {
             state.bytes += frame.len();
@@ -122,6 +126,15 @@ impl Sink {
         delivery
     }
 
+    /// The hub's reset event carrying `last_id` (empty when `None`), for a
+    /// backend that finds, while subscribers are connected, that events they
+    /// were owed are lost (its log lost the channel's data). Every sink of a
+    /// hub makes the same frame: make it once and [`send`](Self::send) it
+    /// to each.
+    pub fn reset_frame(&self, last_id: Option<ByteStr>) -> EncodedFrame {
+        reset_frame(&self.queue.reset, last_id)
+    }
+
     /// Whether the subscription is gone (dropped or overflowed).
     pub fn is_closed(&self) -> bool {
         self.queue.lock().closed
@@ -131,6 +144,102 @@ impl Sink {
     pub fn queued_bytes(&self) -> usize {
         self.queue.lock().bytes
     }
+}
+
+/// Closes a sink's queue when dropped, unless [`keep`](Self::keep) was
+/// called: for a backend that adds a sink and then has to compute the
+/// replay, which may fail or be cancelled before the subscription exists.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) struct SinkGuard(Option<Arc<Queue>>);
+
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+impl SinkGuard {
+    pub(crate) fn new(sink: &Sink) -> Self {
+        SinkGuard(Some(Arc::clone(&sink.queue)))
+    }
+
+    /// The subscription will exist: leave the sink open.
+    pub(crate) fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for SinkGuard {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.take() {
+            queue.lock().close();
+        }
+    }
+}
+
+/// The live sinks of one channel, as a backend keeps them.
+#[derive(Debug)]
+pub(crate) struct Sinks {
+    sinks: Vec<Sink>,
+    /// `sinks.len()` at which closed sinks are next swept out.
+    sweep_at: usize,
+    /// Subscribers disconnected because they fell too far behind.
+    pub(crate) overflowed: u64,
+}
+
+const FIRST_SWEEP: usize = 64;
+
+impl Default for Sinks {
+    fn default() -> Self {
+        Sinks {
+            sinks: Vec::new(),
+            sweep_at: FIRST_SWEEP,
+            overflowed: 0,
+        }
+    }
+}
+
+impl Sinks {
+    /// Adds `sink`, sweeping out closed ones when the list has doubled
+    /// since the last sweep (so adding stays O(1) amortized).
+    pub(crate) fn add(&mut self, sink: Sink) {
+        if self.sinks.len() >= self.sweep_at {
+            self.sinks.retain(|sink| !sink.is_closed());
+            self.sweep_at = (self.sinks.len() * 2).max(FIRST_SWEEP);
+        }
+        self.sinks.push(sink);
+    }
+
+    /// Hands `frame` to every sink, forgetting the closed and the
+    /// overflowed ones.
+    pub(crate) fn send(&mut self, frame: &EncodedFrame) {
+        let overflowed = &mut self.overflowed;
+        self.sinks.retain(|sink| match sink.send(frame.clone()) {
+            Delivery::Queued => true,
+            Delivery::Overflowed => {
+                *overflowed += 1;
+                false
+            }
+            Delivery::Closed => false,
+        });
+    }
+
+    /// The hub's reset event carrying `last_id`, encoded once, to every
+    /// sink. Does nothing without sinks.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn send_reset(&mut self, last_id: Option<ByteStr>) {
+        if let Some(first) = self.sinks.first() {
+            let frame = first.reset_frame(last_id);
+            self.send(&frame);
+        }
+    }
+
+    /// The subscribers still connected.
+    pub(crate) fn live(&self) -> usize {
+        self.sinks.iter().filter(|sink| !sink.is_closed()).count()
+    }
+}
+
+/// `reset` with `last_id` as its id (empty when `None`), encoded.
+pub(crate) fn reset_frame(reset: &Event, last_id: Option<ByteStr>) -> EncodedFrame {
+    let reset = reset.clone().into_builder().id(last_id.unwrap_or_default());
+    EncodedFrame::from(reset.build().expect("an id from the backend is a valid id"))
 }
 
 impl Subscription {
@@ -203,6 +312,13 @@ impl Stream for Subscription {
 }
 
 impl State {
+    /// Frees the queued frames and ends the subscription.
+    fn close(&mut self) {
+        self.closed = true;
+        self.frames = VecDeque::new();
+        self.bytes = 0;
+    }
+
     fn pop(&mut self) -> Option<EncodedFrame> {
         let frame = self.frames.pop_front()?;
         self.bytes -= frame.len();
@@ -213,9 +329,7 @@ impl State {
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut state = self.queue.lock();
-        state.closed = true;
-        state.frames = VecDeque::new();
-        state.bytes = 0;
+        state.close();
         state.waker = None;
     }
 }

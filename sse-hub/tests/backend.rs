@@ -10,7 +10,7 @@ use sse_codec::{ByteStr, Event};
 use sse_hub::{Backend, ChannelStats, Hub, HubStats, MemoryBackend, Replay, Resume, Sink};
 
 mod support;
-use support::decode_all;
+use support::{decode_all, Ready};
 
 /// A backend that several hubs share.
 struct SharedLog(Arc<MemoryBackend>);
@@ -18,17 +18,17 @@ struct SharedLog(Arc<MemoryBackend>);
 impl Backend for SharedLog {
     type Error = std::convert::Infallible;
 
-    fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Self::Error> {
-        self.0.publish(channel, event)
+    async fn publish(&self, channel: &str, event: Event) -> Result<ByteStr, Self::Error> {
+        self.0.publish(channel, event).await
     }
 
-    fn subscribe(
+    async fn subscribe(
         &self,
         channel: &str,
         from: Resume<'_>,
         sink: Sink,
     ) -> Result<Replay, Self::Error> {
-        self.0.subscribe(channel, from, sink)
+        self.0.subscribe(channel, from, sink).await
     }
 
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
@@ -60,10 +60,10 @@ fn hubs_on_one_log_share_ids_history_and_subscribers() {
     let a: Hub<SharedLog> = Hub::builder().build_with(SharedLog(Arc::clone(&log)));
     let b: Hub<SharedLog> = Hub::builder().queue_bytes(1024).build_with(SharedLog(log));
 
-    let Ok(mut on_b) = b.subscribe("news", None);
-    let Ok(id) = a.publish("news", Event::new("from a"));
+    let Ok(mut on_b) = b.subscribe("news", None).ready();
+    let Ok(id) = a.publish("news", Event::new("from a")).ready();
     assert_eq!(id, "1");
-    let Ok(id) = b.publish("news", Event::new("from b"));
+    let Ok(id) = b.publish("news", Event::new("from b")).ready();
     assert_eq!(id, "2", "one id sequence for the channel");
     assert_eq!(
         data(&mut on_b),
@@ -71,7 +71,7 @@ fn hubs_on_one_log_share_ids_history_and_subscribers() {
     );
 
     // A client that saw event 1 through instance A resumes on instance B.
-    let Ok(mut resumed) = b.subscribe("news", Some("1"));
+    let Ok(mut resumed) = b.subscribe("news", Some("1")).ready();
     assert_eq!(data(&mut resumed), [("2".into(), "from b".into())]);
     assert_eq!(a.stats().subscribers, 2);
 }

@@ -9,7 +9,7 @@ use sse_codec::Event;
 use sse_hub::{Hub, Subscription};
 
 mod support;
-use support::decode_all;
+use support::{decode_all, Ready};
 
 /// What the subscription yields without waiting.
 fn ready(subscription: &mut Subscription) -> Vec<Event> {
@@ -22,7 +22,7 @@ fn ready(subscription: &mut Subscription) -> Vec<Event> {
 
 fn publish_n(hub: &Hub, channel: &str, range: std::ops::RangeInclusive<u64>) {
     for n in range {
-        let Ok(_) = hub.publish(channel, Event::new(format!("event {n}")));
+        let Ok(_) = hub.publish(channel, Event::new(format!("event {n}"))).ready();
     }
 }
 
@@ -33,19 +33,19 @@ fn ids(events: &[Event]) -> Vec<&str> {
 #[test]
 fn ids_are_consecutive_per_channel_unless_given() {
     let hub = Hub::new();
-    assert_eq!(hub.publish("a", Event::new("x")).unwrap(), "1");
-    assert_eq!(hub.publish("a", Event::new("x")).unwrap(), "2");
-    assert_eq!(hub.publish("b", Event::new("x")).unwrap(), "1");
+    assert_eq!(hub.publish("a", Event::new("x")).ready().unwrap(), "1");
+    assert_eq!(hub.publish("a", Event::new("x")).ready().unwrap(), "2");
+    assert_eq!(hub.publish("b", Event::new("x")).ready().unwrap(), "1");
     let given = Event::builder().id("order-17").data("x").build().unwrap();
-    assert_eq!(hub.publish("a", given).unwrap(), "order-17");
-    assert_eq!(hub.publish("a", Event::new("x")).unwrap(), "4");
+    assert_eq!(hub.publish("a", given).ready().unwrap(), "order-17");
+    assert_eq!(hub.publish("a", Event::new("x")).ready().unwrap(), "4");
 }
 
 #[test]
 fn new_subscribers_get_live_events_only() {
     let hub = Hub::new();
     publish_n(&hub, "c", 1..=3);
-    let Ok(mut sub) = hub.subscribe("c", None);
+    let Ok(mut sub) = hub.subscribe("c", None).ready();
     assert!(ready(&mut sub).is_empty());
     publish_n(&hub, "c", 4..=5);
     let got = ready(&mut sub);
@@ -57,12 +57,12 @@ fn new_subscribers_get_live_events_only() {
 fn replays_exactly_the_missed_events_then_live() {
     let hub = Hub::new();
     publish_n(&hub, "c", 1..=5);
-    let Ok(mut sub) = hub.subscribe("c", Some("2"));
+    let Ok(mut sub) = hub.subscribe("c", Some("2")).ready();
     // Published after subscribing, before the replay is read.
     publish_n(&hub, "c", 6..=7);
     assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5", "6", "7"]);
     // Up to date: nothing to replay.
-    let Ok(mut sub) = hub.subscribe("c", Some("7"));
+    let Ok(mut sub) = hub.subscribe("c", Some("7")).ready();
     assert!(ready(&mut sub).is_empty());
 }
 
@@ -71,9 +71,9 @@ fn replays_after_ids_the_publisher_chose() {
     let hub = Hub::new();
     for id in ["a", "b", "c"] {
         let event = Event::builder().id(id).data(id).build().unwrap();
-        hub.publish("c", event).unwrap();
+        hub.publish("c", event).ready().unwrap();
     }
-    let Ok(mut sub) = hub.subscribe("c", Some("a"));
+    let Ok(mut sub) = hub.subscribe("c", Some("a")).ready();
     assert_eq!(ids(&ready(&mut sub)), ["b", "c"]);
 }
 
@@ -85,7 +85,7 @@ fn too_old_or_unknown_ids_get_the_reset_event_then_live() {
     // unknown here (a restarted server, another channel's id).
     for (stale, live) in [("6", 11), ("not-an-id", 12), ("99", 13)] {
         let latest = (live - 1).to_string();
-        let Ok(mut sub) = hub.subscribe("c", Some(stale));
+        let Ok(mut sub) = hub.subscribe("c", Some(stale)).ready();
         publish_n(&hub, "c", live..=live);
         let got = ready(&mut sub);
         assert_eq!(got.len(), 2, "{stale}");
@@ -95,7 +95,7 @@ fn too_old_or_unknown_ids_get_the_reset_event_then_live() {
         assert_eq!(got[1].data(), format!("event {live}"));
     }
     // History now holds 11, 12, 13: the oldest kept id is not a gap.
-    let Ok(mut sub) = hub.subscribe("c", Some("11"));
+    let Ok(mut sub) = hub.subscribe("c", Some("11")).ready();
     assert_eq!(ids(&ready(&mut sub)), ["12", "13"]);
 }
 
@@ -108,7 +108,7 @@ fn reset_event_is_configurable_and_empty_channels_reset_the_id() {
         .unwrap();
     let hub = Hub::builder().reset_event(reset).build();
     // A server that restarted has no history: the client's id is unknown.
-    let Ok(mut sub) = hub.subscribe("c", Some("57"));
+    let Ok(mut sub) = hub.subscribe("c", Some("57")).ready();
     let frame = sub.next().now_or_never().unwrap().unwrap();
     // `id:` with no value: the browser's last event ID becomes empty, so it
     // sends none on its next reconnect.
@@ -136,7 +136,7 @@ fn history_is_bounded_by_events_and_by_bytes() {
     assert_eq!(stats.published, 1000);
     // The newest events are the ones kept.
     let first_kept = 1000 - stats.history_events as u64 + 1;
-    let Ok(mut sub) = hub.subscribe("c", Some(first_kept.to_string().as_str()));
+    let Ok(mut sub) = hub.subscribe("c", Some(first_kept.to_string().as_str())).ready();
     let got = ready(&mut sub);
     assert_eq!(got.len(), stats.history_events - 1);
     assert_eq!(got.last().unwrap().id(), Some("1000"));
@@ -145,12 +145,12 @@ fn history_is_bounded_by_events_and_by_bytes() {
 #[test]
 fn channels_are_isolated() {
     let hub = Hub::new();
-    let Ok(mut a) = hub.subscribe("user-a", None);
+    let Ok(mut a) = hub.subscribe("user-a", None).ready();
     publish_n(&hub, "user-b", 1..=5);
     assert!(ready(&mut a).is_empty());
     // B's ids mean nothing on A: A's own history is replayed, never B's.
     publish_n(&hub, "user-a", 1..=2);
-    let Ok(mut a2) = hub.subscribe("user-a", Some("1"));
+    let Ok(mut a2) = hub.subscribe("user-a", Some("1")).ready();
     let got = ready(&mut a2);
     assert_eq!(ids(&got), ["2"]);
     assert!(got.iter().all(|e| e.data() == "event 2"));
@@ -165,8 +165,8 @@ fn a_slow_subscriber_is_disconnected_with_bounded_memory_and_replays() {
         .history_events(10_000)
         .history_bytes(usize::MAX)
         .build();
-    let Ok(mut fast) = hub.subscribe("c", None);
-    let Ok(mut slow) = hub.subscribe("c", None);
+    let Ok(mut fast) = hub.subscribe("c", None).ready();
+    let Ok(mut slow) = hub.subscribe("c", None).ready();
     // The slow one reads one event, then stalls.
     publish_n(&hub, "c", 1..=1);
     let first = ready(&mut slow);
@@ -186,7 +186,7 @@ fn a_slow_subscriber_is_disconnected_with_bounded_memory_and_replays() {
     assert_eq!(stats.overflowed, 1);
     assert_eq!(stats.subscribers, 1);
     // Reconnecting with its last id, it replays every event it missed.
-    let Ok(mut again) = hub.subscribe("c", Some("1"));
+    let Ok(mut again) = hub.subscribe("c", Some("1")).ready();
     let replayed = ready(&mut again);
     assert_eq!(replayed.len(), 4999);
     assert_eq!(replayed[0].id(), Some("2"));
@@ -195,19 +195,19 @@ fn a_slow_subscriber_is_disconnected_with_bounded_memory_and_replays() {
 #[test]
 fn one_event_larger_than_the_queue_still_reaches_a_subscriber_that_keeps_up() {
     let hub = Hub::builder().queue_bytes(100).build();
-    let Ok(mut sub) = hub.subscribe("c", None);
+    let Ok(mut sub) = hub.subscribe("c", None).ready();
     let big = "x".repeat(10_000);
-    hub.publish("c", Event::new(big.clone())).unwrap();
+    hub.publish("c", Event::new(big.clone())).ready().unwrap();
     assert_eq!(ready(&mut sub)[0].data(), big);
-    hub.publish("c", Event::new(big.clone())).unwrap();
+    hub.publish("c", Event::new(big.clone())).ready().unwrap();
     assert_eq!(ready(&mut sub)[0].data(), big);
 }
 
 #[test]
 fn every_subscriber_gets_the_same_bytes() {
     let hub = Hub::new();
-    let mut subs: Vec<_> = (0..3).map(|_| hub.subscribe("c", None).unwrap()).collect();
-    hub.publish("c", Event::new("shared")).unwrap();
+    let mut subs: Vec<_> = (0..3).map(|_| hub.subscribe("c", None).ready().unwrap()).collect();
+    hub.publish("c", Event::new("shared")).ready().unwrap();
     let frames: Vec<_> = subs
         .iter_mut()
         .map(|s| s.next().now_or_never().unwrap().unwrap())
@@ -222,9 +222,9 @@ fn every_subscriber_gets_the_same_bytes() {
 #[test]
 fn stats_count_subscribers_and_prune_drops_empty_channels() {
     let hub = Hub::builder().history_events(0).build();
-    let a = hub.subscribe("a", None).unwrap();
-    let _b = hub.subscribe("b", None).unwrap();
-    hub.publish("c", Event::new("no one listens")).unwrap();
+    let a = hub.subscribe("a", None).ready().unwrap();
+    let _b = hub.subscribe("b", None).ready().unwrap();
+    hub.publish("c", Event::new("no one listens")).ready().unwrap();
     let stats = hub.stats();
     assert_eq!((stats.channels, stats.subscribers), (3, 2));
     assert_eq!(hub.channel_stats("a").unwrap().subscribers, 1);
@@ -235,7 +235,7 @@ fn stats_count_subscribers_and_prune_drops_empty_channels() {
     assert_eq!(hub.stats().channels, 1);
     assert!(hub.channel_stats("a").is_none());
     // A pruned channel comes back on use.
-    hub.publish("a", Event::new("again")).unwrap();
+    hub.publish("a", Event::new("again")).ready().unwrap();
     assert_eq!(hub.channel_stats("a").unwrap().published, 1);
 }
 
@@ -243,7 +243,7 @@ fn stats_count_subscribers_and_prune_drops_empty_channels() {
 async fn publishing_never_waits_for_a_subscriber() {
     let hub = Hub::builder().queue_bytes(1024).build();
     let _stalled: Vec<_> = (0..100)
-        .map(|_| hub.subscribe("c", None).unwrap())
+        .map(|_| hub.subscribe("c", None).ready().unwrap())
         .collect();
     // No subscriber is ever polled; publishing still completes (bounded).
     let publish = tokio::task::spawn_blocking({
@@ -260,7 +260,7 @@ async fn publishing_never_waits_for_a_subscriber() {
 #[test]
 fn a_subscription_ends_only_by_overflow() {
     let hub = Hub::new();
-    let mut sub = hub.subscribe("c", None).unwrap();
+    let mut sub = hub.subscribe("c", None).ready().unwrap();
     assert!(sub.next().now_or_never().is_none(), "pending, not ended");
 }
 
@@ -268,7 +268,7 @@ fn a_subscription_ends_only_by_overflow() {
 fn oldest_replays_all_of_history() {
     let hub = Hub::builder().history_events(3).build();
     publish_n(&hub, "c", 1..=5);
-    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest);
+    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
     publish_n(&hub, "c", 6..=6);
     assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5", "6"]);
 }
@@ -280,9 +280,9 @@ fn ready_frames_are_joined_into_chunks_of_whole_events() {
         .history_bytes(usize::MAX)
         .build();
     publish_n(&hub, "c", 1..=1000);
-    hub.publish("c", Event::new("y".repeat(20_000))).unwrap();
+    hub.publish("c", Event::new("y".repeat(20_000))).ready().unwrap();
     publish_n(&hub, "c", 1002..=1003);
-    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest);
+    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
     let mut events = Vec::new();
     let mut chunks = 0;
     while let Some(Some(chunk)) = sub.next().now_or_never() {
@@ -307,13 +307,13 @@ fn old_events_expire_so_idle_channels_can_be_pruned() {
         .history_max_age(Duration::from_millis(50))
         .build();
     publish_n(&hub, "session-1", 1..=3);
-    let Ok(mut sub) = hub.subscribe("session-1", Some("1"));
+    let Ok(mut sub) = hub.subscribe("session-1", Some("1")).ready();
     assert_eq!(ids(&ready(&mut sub)), ["2", "3"]);
     drop(sub);
     assert_eq!(hub.prune(), 0, "young history keeps the channel");
     std::thread::sleep(Duration::from_millis(80));
     // Too late to replay: the client is told.
-    let Ok(mut late) = hub.subscribe("session-1", Some("1"));
+    let Ok(mut late) = hub.subscribe("session-1", Some("1")).ready();
     assert_eq!(ready(&mut late)[0].event_type(), "reset");
     drop(late);
     assert_eq!(hub.channel_stats("session-1").unwrap().history_events, 0);

@@ -12,7 +12,7 @@ use sse_codec::Event;
 use sse_hub::{Hub, Subscription};
 
 mod support;
-use support::decode_all;
+use support::{decode_all, Ready};
 
 /// A client as a browser's `EventSource` behaves: it remembers the last
 /// event ID and sends it when it reconnects.
@@ -29,7 +29,7 @@ struct Client {
 impl Client {
     fn connect(hub: &Hub, published: u64) -> Client {
         Client {
-            subscription: Some(hub.subscribe("c", None).unwrap()),
+            subscription: Some(hub.subscribe("c", None).ready().unwrap()),
             last_id: None,
             expect: published + 1,
             reset_allowed: None,
@@ -38,7 +38,7 @@ impl Client {
     }
 
     fn reconnect(&mut self, hub: &Hub, published: u64) {
-        self.subscription = Some(hub.subscribe("c", self.last_id.as_deref()).unwrap());
+        self.subscription = Some(hub.subscribe("c", self.last_id.as_deref()).ready().unwrap());
         self.reset_allowed = Some(published);
         if self.last_id.is_none() {
             // Nothing seen yet, so nothing to resume from: a new client.
@@ -117,7 +117,7 @@ proptest! {
         let publish = |hub: &Hub, n: u64, published: &mut u64| {
             for _ in 0..n {
                 *published += 1;
-                let id = hub.publish("c", Event::new(format!("event {published}"))).unwrap();
+                let id = hub.publish("c", Event::new(format!("event {published}"))).ready().unwrap();
                 assert_eq!(id, published.to_string());
             }
         };
@@ -199,7 +199,7 @@ fn concurrent_publish_and_resume_stress() {
         .collect();
     start.wait();
     for n in 1..=EVENTS {
-        hub.publish("c", Event::new(format!("event {n}"))).unwrap();
+        hub.publish("c", Event::new(format!("event {n}"))).ready().unwrap();
         if n % 64 == 0 {
             std::thread::yield_now();
         }

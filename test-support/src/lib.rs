@@ -2,6 +2,7 @@
 //! checks run against axum and warp servers. Every wait is bounded in time.
 
 pub mod scripted;
+pub mod servers;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -33,7 +33,7 @@ async fn events(
     State(state): State<AppState>,
     LastEventIdOrQuery(last): LastEventIdOrQuery,
 ) -> Sse<Subscription> {
-    Sse::new(state.jobs.subscribe(last.as_deref()))
+    Sse::new(state.jobs.subscribe(last.as_deref()).await)
         .keep_alive(KeepAlive::new())
         .until(state.shutdown.cancelled_owned())
 }

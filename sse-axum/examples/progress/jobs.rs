@@ -36,20 +36,20 @@ impl Jobs {
     }
 
     /// Publishes an event of `event_type`; the hub gives it the next id.
-    fn publish(&self, event_type: &str, data: String) {
+    async fn publish(&self, event_type: &str, data: String) {
         let event = Event::builder()
             .event_type(event_type)
             .data(data)
             .build()
             .expect("a fixed event type is valid");
-        let Ok(_) = self.hub.publish(CHANNEL, event);
+        let Ok(_) = self.hub.publish(CHANNEL, event).await;
     }
 
     /// The events after `last_event_id` (all of history for a new client),
     /// then the live ones.
-    pub(crate) fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    pub(crate) async fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         let from = last_event_id.map_or(Resume::Oldest, Resume::After);
-        let Ok(subscription) = self.hub.subscribe(CHANNEL, from);
+        let Ok(subscription) = self.hub.subscribe(CHANNEL, from).await;
         subscription
     }
 
@@ -64,12 +64,14 @@ impl Jobs {
                         "{{\"job\":{job},\"batch\":{batch},\"batches\":{BATCHES},\"rows\":{}}}",
                         batch * ROWS_PER_BATCH
                     ),
-                );
+                )
+                .await;
             }
             self.publish(
                 "finished",
                 format!("job {job} done\n{} rows updated", BATCHES * ROWS_PER_BATCH),
-            );
+            )
+            .await;
         }
     }
 }

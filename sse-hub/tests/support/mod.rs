@@ -20,3 +20,14 @@ pub(crate) fn decode_all(chunk: &EncodedFrame) -> Vec<Event> {
     assert!(!events.is_empty(), "a chunk dispatches at least one event");
     events
 }
+
+/// Runs a future of the in-memory hub, which is ready at once: its
+/// `publish` and `subscribe` never wait, so sync tests and threads need no
+/// runtime.
+pub(crate) trait Ready: std::future::Future + Sized {
+    fn ready(self) -> Self::Output {
+        futures_util::FutureExt::now_or_never(self).expect("the in-memory hub never waits")
+    }
+}
+
+impl<F: std::future::Future> Ready for F {}

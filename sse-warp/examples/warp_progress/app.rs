@@ -22,10 +22,13 @@ pub(crate) fn routes(
     let events = warp::path("events")
         .and(warp::path::end())
         .and(sse_warp::last_event_id_or_query())
-        .map(move |last: Option<String>| {
-            sse_warp::reply(jobs.subscribe(last.as_deref()))
-                .keep_alive(sse_warp::KeepAlive::new())
-                .until(shutdown.clone().cancelled_owned())
+        .then(move |last: Option<String>| {
+            let (jobs, shutdown) = (jobs.clone(), shutdown.clone());
+            async move {
+                sse_warp::reply(jobs.subscribe(last.as_deref()).await)
+                    .keep_alive(sse_warp::KeepAlive::new())
+                    .until(shutdown.cancelled_owned())
+            }
         });
     warp::get().and(page.or(events))
 }

@@ -1,0 +1,39 @@
+-- Publishes one event on a channel, atomically: the channel's next position,
+-- the frame appended to its log, and the frame sent to every instance.
+--
+-- KEYS[1]  the channel's meta hash: `epoch`, `seq`
+-- KEYS[2]  the channel's log: a stream whose entry ids are `<seq>-0`
+-- ARGV[1]  the channel's pub/sub name
+-- ARGV[2]  the frame without its id line, encoded once by sse-codec
+-- ARGV[3]  the most log entries kept (MAXLEN ~)
+-- ARGV[4]  the log's time to live in ms after this publish, 0 for none
+-- ARGV[5]  the meta hash's time to live in ms after this publish, 0 for none
+--
+-- Returns { epoch, seq }; the event's SSE id is `<epoch>-<seq>`.
+--
+-- The epoch is made from the server's clock when the meta hash is missing:
+-- the channel is new, or Redis lost it (restart without persistence,
+-- FLUSHALL, expiry). An id from before the loss then names another epoch,
+-- and readers answer it with the reset event instead of a silent gap. A log
+-- left over without its meta hash belongs to a lost epoch and is deleted.
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  local now = redis.call('TIME')
+  epoch = now[1] .. string.format('%06d', tonumber(now[2]))
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+-- The only SSE syntax outside sse-codec: an `id` line, whose value is digits
+-- and one `-`, before the fields sse-codec wrote. Field order within an
+-- event does not matter to a reader.
+local frame = 'id: ' .. epoch .. '-' .. seq .. '\n' .. ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'f', frame)
+if ARGV[4] ~= '0' then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+if ARGV[5] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+redis.call('PUBLISH', ARGV[1], frame)
+return { epoch, seq }
