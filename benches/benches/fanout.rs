@@ -413,7 +413,10 @@ async fn measure(kind: &str, n: usize) -> Row {
 fn hub_bytes_per_subscriber() -> usize {
     const SUBSCRIBERS: usize = 10_000;
     let hub = Hub::new();
-    assert!(hub.publish(CHANNEL, Event::new("warm-up")).now_or_never().is_some());
+    assert!(hub
+        .publish(CHANNEL, Event::new("warm-up"))
+        .now_or_never()
+        .is_some());
     COUNTING.store(true, Ordering::SeqCst);
     let before = LIVE.load(Ordering::SeqCst);
     let subscriptions: Vec<_> = (0..SUBSCRIBERS)

@@ -225,7 +225,12 @@ impl<B: Backend> Hub<B> {
     ) -> Result<Subscription, B::Error> {
         let (sink, subscription) =
             queue::queue(self.inner.queue_bytes, Arc::clone(&self.inner.reset));
-        let replay = match self.inner.backend.subscribe(channel, from.into(), sink).await? {
+        let replay = match self
+            .inner
+            .backend
+            .subscribe(channel, from.into(), sink)
+            .await?
+        {
             Replay::Missed(frames) => frames,
             Replay::Reset { last_id } => vec![queue::reset_frame(&self.inner.reset, last_id)],
         };

@@ -63,7 +63,8 @@ async fn a_client_that_reconnects_gets_every_event_exactly_once() {
         let hub = hub.clone();
         async move {
             for n in 1..=300u64 {
-                hub.publish("jobs", Event::new(format!("event {n}"))).await
+                hub.publish("jobs", Event::new(format!("event {n}")))
+                    .await
                     .unwrap();
                 tokio::time::sleep(Duration::from_micros(500)).await;
             }
@@ -107,7 +108,8 @@ async fn a_client_that_stops_reading_is_cut_off_and_catches_up_from_history() {
     // 20 MiB, at about 20 MiB/s, while `stalled` reads nothing: far more
     // than its queue and the sockets' buffers hold.
     for n in 1..=20_000u64 {
-        hub.publish("jobs", Event::new(format!("event {n}{data}"))).await
+        hub.publish("jobs", Event::new(format!("event {n}{data}")))
+            .await
             .unwrap();
         if n % 20 == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -22,7 +22,9 @@ fn ready(subscription: &mut Subscription) -> Vec<Event> {
 
 fn publish_n(hub: &Hub, channel: &str, range: std::ops::RangeInclusive<u64>) {
     for n in range {
-        let Ok(_) = hub.publish(channel, Event::new(format!("event {n}"))).ready();
+        let Ok(_) = hub
+            .publish(channel, Event::new(format!("event {n}")))
+            .ready();
     }
 }
 
@@ -136,7 +138,9 @@ fn history_is_bounded_by_events_and_by_bytes() {
     assert_eq!(stats.published, 1000);
     // The newest events are the ones kept.
     let first_kept = 1000 - stats.history_events as u64 + 1;
-    let Ok(mut sub) = hub.subscribe("c", Some(first_kept.to_string().as_str())).ready();
+    let Ok(mut sub) = hub
+        .subscribe("c", Some(first_kept.to_string().as_str()))
+        .ready();
     let got = ready(&mut sub);
     assert_eq!(got.len(), stats.history_events - 1);
     assert_eq!(got.last().unwrap().id(), Some("1000"));
@@ -206,7 +210,9 @@ fn one_event_larger_than_the_queue_still_reaches_a_subscriber_that_keeps_up() {
 #[test]
 fn every_subscriber_gets_the_same_bytes() {
     let hub = Hub::new();
-    let mut subs: Vec<_> = (0..3).map(|_| hub.subscribe("c", None).ready().unwrap()).collect();
+    let mut subs: Vec<_> = (0..3)
+        .map(|_| hub.subscribe("c", None).ready().unwrap())
+        .collect();
     hub.publish("c", Event::new("shared")).ready().unwrap();
     let frames: Vec<_> = subs
         .iter_mut()
@@ -224,7 +230,9 @@ fn stats_count_subscribers_and_prune_drops_empty_channels() {
     let hub = Hub::builder().history_events(0).build();
     let a = hub.subscribe("a", None).ready().unwrap();
     let _b = hub.subscribe("b", None).ready().unwrap();
-    hub.publish("c", Event::new("no one listens")).ready().unwrap();
+    hub.publish("c", Event::new("no one listens"))
+        .ready()
+        .unwrap();
     let stats = hub.stats();
     assert_eq!((stats.channels, stats.subscribers), (3, 2));
     assert_eq!(hub.channel_stats("a").unwrap().subscribers, 1);
@@ -280,7 +288,9 @@ fn ready_frames_are_joined_into_chunks_of_whole_events() {
         .history_bytes(usize::MAX)
         .build();
     publish_n(&hub, "c", 1..=1000);
-    hub.publish("c", Event::new("y".repeat(20_000))).ready().unwrap();
+    hub.publish("c", Event::new("y".repeat(20_000)))
+        .ready()
+        .unwrap();
     publish_n(&hub, "c", 1002..=1003);
     let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
     let mut events = Vec::new();

@@ -199,7 +199,9 @@ fn concurrent_publish_and_resume_stress() {
         .collect();
     start.wait();
     for n in 1..=EVENTS {
-        hub.publish("c", Event::new(format!("event {n}"))).ready().unwrap();
+        hub.publish("c", Event::new(format!("event {n}")))
+            .ready()
+            .unwrap();
         if n % 64 == 0 {
             std::thread::yield_now();
         }

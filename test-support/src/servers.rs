@@ -47,7 +47,10 @@ pub fn free_port() -> u16 {
 pub fn wait_for_port(addr: SocketAddr, limit: Duration) {
     let start = Instant::now();
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(start.elapsed() < limit, "nothing listens on {addr} after {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "nothing listens on {addr} after {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -172,7 +175,10 @@ impl RedisServer {
             command.args(["--appendonly", "no"]);
         }
         let child = ChildGuard::new(command.spawn().expect("start redis-server"));
-        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(10));
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(10),
+        );
         child
     }
 

@@ -51,8 +51,13 @@ impl RedisError {
     }
 
     pub(crate) fn unavailable(source: redis::RedisError) -> Self {
+        let kind = if source.is_timeout() {
+            RedisErrorKind::Timeout
+        } else {
+            RedisErrorKind::Unavailable
+        };
         RedisError {
-            kind: RedisErrorKind::Unavailable,
+            kind,
             source: Some(source),
         }
     }

@@ -24,6 +24,7 @@ pub(crate) fn decode_all(chunk: &EncodedFrame) -> Vec<Event> {
 /// Runs a future of the in-memory hub, which is ready at once: its
 /// `publish` and `subscribe` never wait, so sync tests and threads need no
 /// runtime.
+#[allow(dead_code)] // not every test binary uses it
 pub(crate) trait Ready: std::future::Future + Sized {
     fn ready(self) -> Self::Output {
         futures_util::FutureExt::now_or_never(self).expect("the in-memory hub never waits")
