@@ -430,3 +430,92 @@ async fn serve_shows_browsers_a_page_replays_history_and_allows_origins() {
     assert!(other.headers().get("access-control-allow-origin").is_none());
     server.kill().await.unwrap();
 }
+
+/// Reads `stderr` until a line contains `needle`, for at most 10 s.
+async fn stderr_line_with(stderr: &mut Lines, needle: &str) -> String {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no line with {needle:?} on stderr within 10 s"))
+            .unwrap()
+            .expect("stderr open");
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serves_on_one_redis_are_one_hub() {
+    let Some(mut redis) = test_support::servers::RedisServer::start() else {
+        return;
+    };
+    let url_arg = redis.url();
+    let redis_args = ["--redis", url_arg.as_str(), "--history", "100"];
+    let (mut one, url_one, mut err_one) = start_serve(&redis_args).await;
+    let (mut two, url_two, _err_two) = start_serve(&redis_args).await;
+    let mut stdin_one = one.stdin.take().unwrap();
+    let mut stdin_two = two.stdin.take().unwrap();
+
+    // Clients of both; lines piped into either reach both.
+    let mut on_one = test_support::connect(&url_one, None).await;
+    let mut on_two = test_support::connect(&url_two, None).await;
+    stdin_one.write_all(b"{\"data\":\"one\"}\n").await.unwrap();
+    stdin_one.flush().await.unwrap();
+    let first = next_events(&mut on_two, 1).await;
+    stdin_two.write_all(b"{\"data\":\"two\"}\n").await.unwrap();
+    stdin_two.flush().await.unwrap();
+    let got = [
+        next_events(&mut on_one, 2).await,
+        next_events(&mut on_two, 1).await,
+    ];
+    assert_eq!(got[0][1], got[1][0]);
+    assert_eq!(got[0][0], first[0]);
+    let (epoch, seq) = first[0].0.split_once('-').expect("<epoch>-<seq> ids");
+    assert_eq!(seq, "1");
+    assert_eq!(got[1][0].0, format!("{epoch}-2"));
+
+    // A client of `one` goes away after event 1 and resumes on `two`.
+    drop(on_one);
+    stdin_one
+        .write_all(b"{\"data\":\"three\"}\n{\"id\":\"mine\",\"data\":\"refused\"}\n")
+        .await
+        .unwrap();
+    stdin_one.flush().await.unwrap();
+    // An event with its own id cannot be published on Redis: said, by line.
+    let said = stderr_line_with(&mut err_one, "line 3").await;
+    assert!(said.contains("id"), "{said}");
+    let mut resumed = test_support::connect(&url_two, Some(&first[0].0)).await;
+    let replayed = next_events(&mut resumed, 2).await;
+    assert_eq!(
+        replayed.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(),
+        ["two", "three"]
+    );
+
+    // Redis down: a new client gets 503 at once; a line cannot be
+    // published and is reported.
+    redis.kill();
+    let start = std::time::Instant::now();
+    loop {
+        let response = tokio::time::timeout(Duration::from_secs(5), reqwest::get(url_two.as_str()))
+            .await
+            .expect("an answer, not a hang")
+            .unwrap();
+        if response.status() == 503 {
+            break;
+        }
+        // The instance notices the lost connection within moments.
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stdin_one.write_all(b"{\"data\":\"four\"}\n").await.unwrap();
+    stdin_one.flush().await.unwrap();
+    let said = stderr_line_with(&mut err_one, "line 4").await;
+    assert!(said.contains("redis"), "{said}");
+    one.kill().await.unwrap();
+    two.kill().await.unwrap();
+}

@@ -121,7 +121,8 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// - Redis down or hung: [`Hub::publish`](crate::Hub::publish) fails with
 ///   a [`RedisError`] within [`timeout`](RedisBackendBuilder::timeout)
 ///   (one round trip); [`Hub::subscribe`](crate::Hub::subscribe) within
-///   four times it (at most four round trips). Nothing waits forever. A
+///   four times it (at most four round trips), and at once while the
+///   pub/sub connection is known to be down. Nothing waits forever. A
 ///   server answers a failed subscribe with 503.
 /// - Connected subscribers stay connected. When the pub/sub connection
 ///   comes back (retried every second at most), every channel catches up
@@ -837,6 +838,11 @@ impl Backend for RedisBackend {
         sink: Sink,
     ) -> Result<Replay, RedisError> {
         let shared = &*self.shared;
+        if lock(&shared.pubsub).is_none() {
+            // Redis is down: the subscriber would get nothing until it is
+            // back. Say so now (a server answers 503 and the client retries).
+            return Err(RedisError::not_connected());
+        }
         let mut sink = Some(sink);
         loop {
             let local = shared.local(channel);
