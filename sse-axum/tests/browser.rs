@@ -7,7 +7,7 @@
 //! Needs Debian's `chromium` (`.ci/run` installs it). Without it the test
 //! fails under CI (`CI` set) and is skipped, loudly, elsewhere.
 
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::stream::{self, StreamExt};
 use sse_axum::{Event, Frame, LastEventId, Sse};
+use test_support::servers::{chromium_or_skip, Browser};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -99,28 +100,6 @@ async fn events(
     }
 }
 
-fn find_chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            Command::new(name)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-}
-
-struct Browser(Child);
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `POST /report`: what the test page received, passed on to the test.
 fn report_route(report: mpsc::Sender<String>) -> Router {
     Router::new().route(
@@ -153,55 +132,17 @@ fn assert_reported(report: &str, expected: &[(&str, &str, &str)]) {
 }
 
 /// Opens `url` in headless Chromium and waits for the page's report.
-async fn run_page(chromium: &str, url: String, report: &mut mpsc::Receiver<String>) -> String {
-    // A profile of its own: Chromium hands a second launch on the same
-    // profile over to the running instance.
-    static PROFILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = PROFILES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let profile = std::env::temp_dir().join(format!("sse-axum-browser-{}-{n}", std::process::id()));
-    let _browser = Browser(
-        Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromium did not start"),
-    );
-    let got = tokio::time::timeout(Duration::from_secs(60), report.recv())
+async fn run_page(chromium: &Path, url: String, report: &mut mpsc::Receiver<String>) -> String {
+    let _browser = Browser::open(chromium, &url);
+    tokio::time::timeout(Duration::from_secs(60), report.recv())
         .await
         .expect("the page reported nothing within 60 s")
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&profile);
-    got
-}
-
-/// The browser to use, or `None` (then the test is skipped, outside CI).
-fn browser_or_skip() -> Option<&'static str> {
-    let chromium = find_chromium();
-    if chromium.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser tests: install Debian's chromium"
-        );
-        eprintln!("SKIPPED: no chromium on PATH (apt-get install chromium); CI runs this test");
-    }
-    chromium
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
-    let Some(chromium) = browser_or_skip() else {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let (report_tx, mut report_rx) = mpsc::channel(1);
@@ -215,7 +156,7 @@ async fn browser_event_source_receives_events_and_resumes_after_reconnect() {
         .merge(report_route(report_tx));
     let addr = serve(app).await;
 
-    let report = run_page(chromium, format!("http://{addr}/"), &mut report_rx).await;
+    let report = run_page(&chromium, format!("http://{addr}/"), &mut report_rx).await;
     assert_reported(
         &report,
         &[
@@ -261,7 +202,7 @@ const EXAMPLE_TEST_PAGE: &str = r#"<!doctype html>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_against_the_progress_example() {
-    let Some(chromium) = browser_or_skip() else {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let jobs = app::Jobs::new();
@@ -279,7 +220,7 @@ async fn browser_against_the_progress_example() {
     let page = reqwest_page(&format!("http://{addr}/")).await;
     assert!(page.contains("new EventSource('/events')"));
 
-    let report = run_page(chromium, format!("http://{addr}/test"), &mut report_rx).await;
+    let report = run_page(&chromium, format!("http://{addr}/test"), &mut report_rx).await;
     let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
     let ids: Vec<u64> = got
         .iter()
@@ -321,7 +262,7 @@ const CORS_TEST_PAGE: &str = r#"<!doctype html>
 /// `withCredentials: true`, through tower-http's `CorsLayer`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_cross_origin_with_credentials() {
-    let Some(chromium) = browser_or_skip() else {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let page_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -338,7 +279,7 @@ async fn browser_cross_origin_with_credentials() {
     tokio::spawn(async move { axum::serve(page_listener, page).await.unwrap() });
     tokio::spawn(async move { axum::serve(events_listener, events).await.unwrap() });
 
-    let report = run_page(chromium, format!("{page_origin}/test"), &mut report_rx).await;
+    let report = run_page(&chromium, format!("{page_origin}/test"), &mut report_rx).await;
     let got: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
     assert_eq!(got.len(), 2);
     assert_eq!(got[0]["id"], "1");
@@ -425,7 +366,7 @@ async fn hub_events(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
-    let Some(chromium) = browser_or_skip() else {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let server = Restarting {
@@ -467,7 +408,7 @@ async fn browser_gets_the_hub_reset_after_a_restart_and_forgets_its_id() {
         }
     };
     let (report, ()) = tokio::join!(
-        run_page(chromium, format!("http://{addr}/"), &mut report_rx),
+        run_page(&chromium, format!("http://{addr}/"), &mut report_rx),
         script
     );
     assert_reported(

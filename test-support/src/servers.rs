@@ -226,3 +226,132 @@ impl Drop for RedisServer {
         self.child.kill();
     }
 }
+
+/// Headless Chromium's program, or `None` (said loudly) outside CI when
+/// there is none.
+///
+/// # Panics
+///
+/// Under CI, when there is none.
+pub fn chromium_or_skip() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(|name| {
+            let ok = Command::new(name)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| PathBuf::from(name))
+        })
+        .or_else(|| program_or_skip("chromium", "chromium"))
+}
+
+/// A headless Chromium showing one page, with a profile of its own (a
+/// second launch on one profile would be handed to the first); closed and
+/// its profile removed when dropped.
+#[derive(Debug)]
+pub struct Browser {
+    child: ChildGuard,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Opens `url` in `chromium` (from [`chromium_or_skip`]), with the
+    /// flags this machine needs: no sandbox as root, and no background
+    /// networking (this machine reaches no other host).
+    pub fn open(chromium: &Path, url: &str) -> Browser {
+        let profile = TempDir::new("sse-browser");
+        let child = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromium did not start");
+        Browser {
+            child: ChildGuard::new(child),
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.child.kill();
+    }
+}
+
+/// An `nginx` of its own for one test, in the foreground, with its files
+/// in a temporary folder.
+#[derive(Debug)]
+pub struct Nginx {
+    port: u16,
+    dir: TempDir,
+    _child: ChildGuard,
+}
+
+impl Nginx {
+    /// Starts nginx with `http` as the body of its `http { }` block, where
+    /// `{port}` is replaced by the port it listens on (127.0.0.1) and
+    /// `{dir}` by its folder (for the files it serves). `None` (said
+    /// loudly) outside CI when nginx is missing.
+    pub fn start(http: &str) -> Option<Nginx> {
+        let program = program_or_skip("nginx", "nginx")?;
+        let port = free_port();
+        let dir = TempDir::new("sse-nginx");
+        let d = dir.path().display();
+        let http = http
+            .replace("{port}", &port.to_string())
+            .replace("{dir}", &d.to_string());
+        let config = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  \
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{http}\n}}\n"
+        );
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, config).expect("write nginx.conf");
+        let child = Command::new(program)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start nginx");
+        let child = ChildGuard::new(child);
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(10),
+        );
+        Some(Nginx {
+            port,
+            dir,
+            _child: child,
+        })
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its folder (`{dir}` in the configuration).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
