@@ -2,14 +2,15 @@
 //! written from the HTML standard's rules, not from the implementation.
 
 use std::path::PathBuf;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use test_support::scripted::{serve, Step};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
-const SSE: &str = env!("CARGO_BIN_EXE_sse");
+mod support;
+use support::{spawn, start_serve, stderr_line_with};
 
 /// Writes `contents` to a fresh file in the temp dir.
 fn file(name: &str, contents: &[u8]) -> PathBuf {
@@ -18,18 +19,6 @@ fn file(name: &str, contents: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path
-}
-
-/// Starts `sse args...` with its standard streams piped.
-fn spawn(args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(SSE)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
 }
 
 /// Runs `sse args...` with `stdin`, within 20 s.
@@ -245,31 +234,6 @@ async fn listen_stops_at_the_timeout() {
     assert!(stderr(&output).contains("--timeout"));
 }
 
-type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>;
-
-/// Starts `sse serve` on a free port: the process, its URL (from the first
-/// line on stderr) and the rest of its stderr.
-async fn start_serve(extra: &[&str]) -> (tokio::process::Child, String, Lines) {
-    let args: Vec<&str> = ["serve", "--addr", "127.0.0.1:0"]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect();
-    let mut child = spawn(&args);
-    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let banner = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    (child, url, stderr)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_broadcasts_stdin_to_two_clients_with_replay() {
     let (mut child, url, mut stderr) = start_serve(&[]).await;
@@ -429,20 +393,6 @@ async fn serve_shows_browsers_a_page_replays_history_and_allows_origins() {
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
     server.kill().await.unwrap();
-}
-
-/// Reads `stderr` until a line contains `needle`, for at most 10 s.
-async fn stderr_line_with(stderr: &mut Lines, needle: &str) -> String {
-    loop {
-        let line = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("no line with {needle:?} on stderr within 10 s"))
-            .unwrap()
-            .expect("stderr open");
-        if line.contains(needle) {
-            return line;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

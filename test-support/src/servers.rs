@@ -293,8 +293,8 @@ impl Drop for Browser {
     }
 }
 
-/// An `nginx` of its own for one test, in the foreground, with its files
-/// in a temporary folder.
+/// An `nginx` of its own for one test, in the foreground (the template
+/// says `daemon off;`), with its files in a temporary folder.
 #[derive(Debug)]
 pub struct Nginx {
     port: u16,
@@ -303,25 +303,19 @@ pub struct Nginx {
 }
 
 impl Nginx {
-    /// Starts nginx with `http` as the body of its `http { }` block, where
-    /// `{port}` is replaced by the port it listens on (127.0.0.1) and
-    /// `{dir}` by its folder (for the files it serves). `None` (said
+    /// Starts nginx with the configuration `template`, where `{port}` is
+    /// replaced by the port it is to listen on (127.0.0.1) and `{dir}` by
+    /// its own folder (for its pid, logs and temporary files, and files to
+    /// serve or include, which `prepare` writes there first). `None` (said
     /// loudly) outside CI when nginx is missing.
-    pub fn start(http: &str) -> Option<Nginx> {
+    pub fn start(template: &str, prepare: impl FnOnce(&Path)) -> Option<Nginx> {
         let program = program_or_skip("nginx", "nginx")?;
         let port = free_port();
         let dir = TempDir::new("sse-nginx");
-        let d = dir.path().display();
-        let http = http
+        prepare(dir.path());
+        let config = template
             .replace("{port}", &port.to_string())
-            .replace("{dir}", &d.to_string());
-        let config = format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  \
-             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
-             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{http}\n}}\n"
-        );
+            .replace("{dir}", &dir.path().display().to_string());
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, config).expect("write nginx.conf");
         let child = Command::new(program)

@@ -1,0 +1,60 @@
+//! Running `sse` as a child process, for the tests of the binary.
+#![allow(dead_code)] // not every test binary uses every helper
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncBufReadExt;
+
+pub(crate) const SSE: &str = env!("CARGO_BIN_EXE_sse");
+
+/// Starts `sse args...` with its standard streams piped.
+pub(crate) fn spawn(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(SSE)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+pub(crate) type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>;
+
+/// Starts `sse serve` on a free port: the process, its URL (from the first
+/// line on stderr) and the rest of its stderr.
+pub(crate) async fn start_serve(extra: &[&str]) -> (tokio::process::Child, String, Lines) {
+    let args: Vec<&str> = ["serve", "--addr", "127.0.0.1:0"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let mut child = spawn(&args);
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let banner = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    (child, url, stderr)
+}
+
+/// Reads `stderr` until a line contains `needle`, for at most 10 s.
+pub(crate) async fn stderr_line_with(stderr: &mut Lines, needle: &str) -> String {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no line with {needle:?} on stderr within 10 s"))
+            .unwrap()
+            .expect("stderr open");
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
