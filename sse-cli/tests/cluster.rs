@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 mod support;
 use support::start_serve;
 
-/// The page: what its `EventSource` sees, POSTed back one report at a time
+/// The page: what its `EventSource` sees, sent back (POST) one report at a time
 /// (`n` orders them, since the POSTs may overtake each other).
 const PAGE: &str = r#"<!doctype html>
 <script>
