@@ -63,6 +63,8 @@
 //! let hub = sse_hub::Hub::builder().build_with(backend);
 //! let id = hub.publish("news", sse_codec::Event::new("hello")).await?;
 //! # drop(id); Ok(()) }
+//! # #[cfg(feature = "redis")]
+//! # let _ = run;
 //! ```
 //!
 //! # Delivery guarantee

@@ -145,6 +145,7 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// let id = hub.publish("news", sse_codec::Event::new("hello")).await?;
 /// assert!(id.contains('-')); // `<epoch>-<seq>`
 /// # Ok(()) }
+/// # let _ = run;
 /// ```
 #[derive(Debug)]
 pub struct RedisBackend {
