@@ -18,7 +18,7 @@
 //! 2. **Delivered events per second**: the server publishes a burst of E
 //!    events as fast as it can (E = 2,000,000 / N, within 20..=20,000); the
 //!    rate is N × E over the time from the start of the burst to the last
-//!    delivery. Nothing may be lost: the hub's queues and the broadcast
+//!    delivery. Nothing may be lost: the hub's history and the broadcast
 //!    channel are sized for the burst (a loss is reported).
 //! 3. **Latency**: 50 events, 20 ms apart; publish-to-receive p50 and p99
 //!    over all deliveries (both processes read the same clock).
@@ -110,15 +110,23 @@ fn main() {
     let ns = chosen.as_slice();
     println!("fan-out over HTTP on 127.0.0.1 (server in a child process)");
     println!(
-        "{:>6} {:>9} {:>12} {:>14} {:>8} {:>8} {:>6} {:>10}",
-        "N", "server", "delivered/s", "per server s", "p50 ms", "p99 ms", "lost", "RSS/sub B"
+        "{:>6} {:>9} {:>12} {:>14} {:>8} {:>8} {:>6} {:>6} {:>10}",
+        "N",
+        "server",
+        "delivered/s",
+        "per server s",
+        "p50 ms",
+        "p99 ms",
+        "lost",
+        "resets",
+        "RSS/sub B"
     );
     for &n in ns {
         let mut rates = Vec::new();
         for kind in ["baseline", "hub"] {
             let row = runtime.block_on(measure(kind, n));
             println!(
-                "{:>6} {:>9} {:>12.0} {:>14.0} {:>8.2} {:>8.2} {:>6} {:>10.0}",
+                "{:>6} {:>9} {:>12.0} {:>14.0} {:>8.2} {:>8.2} {:>6} {:>6} {:>10.0}",
                 n,
                 kind,
                 row.rate,
@@ -126,6 +134,7 @@ fn main() {
                 row.p50_ms,
                 row.p99_ms,
                 row.lost,
+                row.resets,
                 row.rss_per_sub
             );
             rates.push((row.rate, row.per_cpu_second));
@@ -158,9 +167,15 @@ struct Count {
 
 async fn serve(kind: &str) {
     let server = match kind {
-        // Queues sized for the burst, so the comparison measures speed, not
-        // disconnects.
-        "hub" => Server::Hub(Hub::builder().queue_bytes(16 << 20).build()),
+        // History (how far a subscriber may fall behind) sized for the
+        // burst, as the baseline's channel is: the comparison measures
+        // speed, and any reset or loss is reported.
+        "hub" => Server::Hub(
+            Hub::builder()
+                .history_events(20_000)
+                .history_bytes(16 << 20)
+                .build(),
+        ),
         _ => Server::Baseline(broadcast::channel(20_000).0),
     };
     let app = Router::new()
@@ -243,11 +258,15 @@ struct Row {
     p50_ms: f64,
     p99_ms: f64,
     lost: u64,
+    /// Reset events received: subscribers that fell out of history.
+    resets: u64,
     rss_per_sub: f64,
 }
 
 #[derive(Default)]
 struct Counters {
+    /// Reset events: a subscriber fell further behind than history.
+    resets: AtomicU64,
     burst: AtomicU64,
     paced: AtomicU64,
     last_burst: AtomicU64,
@@ -302,6 +321,9 @@ async fn client(http: reqwest::Client, url: String, counters: Arc<Counters>) -> 
     let mut events = EventStream::new(response.bytes_stream());
     let mut latencies = Vec::new();
     while let Some(Ok(event)) = events.next().await {
+        if event.event_type() == "reset" {
+            counters.resets.fetch_add(1, Ordering::Relaxed);
+        }
         let mut fields = event.data().split(' ');
         let (Some(kind), Some(sent)) = (fields.next(), fields.next()) else {
             continue;
@@ -404,12 +426,13 @@ async fn measure(kind: &str, n: usize) -> Row {
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
         lost,
+        resets: counters.resets.load(Ordering::Relaxed),
         rss_per_sub,
     }
 }
 
-/// The heap the hub allocates per subscriber: its queue, and its entry in
-/// the channel's list.
+/// The heap the hub allocates per subscriber (its position in the
+/// channel's log, and what the subscription holds).
 fn hub_bytes_per_subscriber() -> usize {
     const SUBSCRIBERS: usize = 10_000;
     let hub = Hub::new();

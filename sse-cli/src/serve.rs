@@ -43,9 +43,13 @@ pub(crate) struct Args {
     /// The address to listen on (port 0: any free port, printed on stderr).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// The number of events kept for reconnecting clients.
+    /// The number of events kept for reconnecting clients; also how far a
+    /// client may fall behind before it gets a `reset` event.
     #[arg(long, value_name = "EVENTS", default_value_t = 1000)]
     history: usize,
+    /// The most bytes of events kept (the same two uses as --history).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    history_bytes: usize,
     /// Send new clients (no Last-Event-ID) the history first, as `tail`
     /// shows the last lines; by default they get only what comes next.
     #[arg(long)]
@@ -64,13 +68,16 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
-    let builder = Hub::builder().history_events(args.history);
+    let builder = Hub::builder()
+        .history_events(args.history)
+        .history_bytes(args.history_bytes);
     match &args.redis {
         None => serve(builder.build(), args).await,
         Some(url) => {
             let backend = RedisBackend::builder(url.as_str())
                 .prefix(args.redis_prefix.as_str())
                 .history_events(args.history)
+                .history_bytes(args.history_bytes)
                 .connect()
                 .await
                 .map_err(|err| fail("serve", format!("--redis {url}: {err}")))?;

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use crate::queue::Sink;
+use crate::log::Reader;
 
 /// History and fan-out for a [`Hub`](crate::Hub): the part that changes to
 /// run one hub across several server instances on an external log, while
@@ -20,18 +20,18 @@ use crate::queue::Sink;
 /// - **Ids.** [`publish`](Self::publish) gives an event without an id the
 ///   channel's next sequence number (decimal, counting from 1) and keeps a
 ///   given id as it is; the returned id is the one on the wire.
-/// - **No gap, no duplicate.** [`subscribe`](Self::subscribe) registers the
-///   sink and computes the replay as one step with respect to `publish` on
-///   the same channel: every event of the channel is either in the replay
-///   or handed to the sink afterwards, never both, never neither.
+/// - **No gap, no duplicate.** [`subscribe`](Self::subscribe) places the
+///   reader and computes the replay as one step with respect to `publish`
+///   on the same channel: every event of the channel is either in the
+///   replay or read by the reader afterwards, never both, never neither.
 pub trait Backend: Send + Sync + 'static {
     /// Why an operation failed (a lost connection to the external log).
     /// The in-memory backend never fails: [`std::convert::Infallible`].
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Gives `event` its id, encodes it once, appends it to `channel`'s
-    /// history and hands the encoded frame to every live sink of `channel`.
-    /// Returns the event's id. Must not block on any subscriber.
+    /// Gives `event` its id, encodes it once and appends it to `channel`'s
+    /// history, where every subscriber reads it. Returns the event's id.
+    /// Must not block on any subscriber.
     ///
     /// # Errors
     ///
@@ -42,20 +42,20 @@ pub trait Backend: Send + Sync + 'static {
         event: Event,
     ) -> impl Future<Output = Result<ByteStr, Self::Error>> + Send;
 
-    /// Registers `sink` for `channel`'s live events and returns what comes
-    /// before them, as [`Resume`] says: for [`Resume::After`], nothing when
-    /// the id is the channel's latest; the events after it when it is in
-    /// history; otherwise [`Replay::Reset`].
+    /// Where a subscriber of `channel` starts, as [`Resume`] says: a
+    /// [`Reader`] of the channel's [`FrameLog`](crate::FrameLog) (the live
+    /// events), and what comes before it: for [`Resume::After`], nothing
+    /// when the id is the channel's latest; the events after it when it is
+    /// in history; otherwise [`Replay::Reset`].
     ///
     /// # Errors
     ///
-    /// The backend could not read its history; the sink is not registered.
+    /// The backend could not read its history; nothing is registered.
     fn subscribe(
         &self,
         channel: &str,
         from: Resume<'_>,
-        sink: Sink,
-    ) -> impl Future<Output = Result<Replay, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Start, Self::Error>> + Send;
 
     /// Statistics of one channel, or `None` if it does not exist.
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats>;
@@ -92,6 +92,23 @@ impl<'a> From<Option<&'a str>> for Resume<'a> {
     }
 }
 
+/// Where a new subscriber starts: made by [`FrameLog::open`](crate::FrameLog::open),
+/// or by [`Start::new`] for a backend that reads the replay from elsewhere.
+#[derive(Debug)]
+pub struct Start {
+    pub(crate) replay: Replay,
+    pub(crate) reader: Reader,
+}
+
+impl Start {
+    /// `replay`, then what `reader` reads. `reader` must be placed so that
+    /// the replay ends just before its position: together they are every
+    /// event once.
+    pub fn new(replay: Replay, reader: Reader) -> Self {
+        Start { replay, reader }
+    }
+}
+
 /// What a new subscriber receives before the live events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Replay {
@@ -119,8 +136,9 @@ pub struct ChannelStats {
     pub history_bytes: usize,
     /// Events published since the channel was created.
     pub published: u64,
-    /// Subscribers disconnected because they fell too far behind.
-    pub overflowed: u64,
+    /// Subscribers that fell further behind than history and got the reset
+    /// event in their stream.
+    pub lagged: u64,
     /// The id of the latest event.
     pub last_id: Option<ByteStr>,
 }
@@ -133,7 +151,7 @@ pub struct HubStats {
     pub channels: usize,
     /// Subscribers connected now, over all channels.
     pub subscribers: usize,
-    /// Subscribers disconnected because they fell too far behind, over all
-    /// channels.
-    pub overflowed: u64,
+    /// Subscribers that fell further behind than history and got the reset
+    /// event, over all channels.
+    pub lagged: u64,
 }

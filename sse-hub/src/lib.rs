@@ -15,9 +15,12 @@
 //! - sends a **reset event** instead when the client's last id is older than
 //!   the history or unknown (a server restart), so the page can reload its
 //!   state: a gap is never silent;
-//! - gives each subscriber a **queue bounded in bytes**. A subscriber that
-//!   falls further behind is disconnected (its stream ends); it reconnects
-//!   and replays from history. Publishing never waits for a subscriber.
+//! - keeps each frame **once**, in the channel's log ([`FrameLog`], the
+//!   history): a subscriber is a position in it, so memory per subscriber
+//!   is O(1) and publishing does no work per subscriber but waking it. A
+//!   subscriber that falls further behind than the history gets the reset
+//!   event in its stream, then the newest events. Publishing never waits
+//!   for a subscriber.
 //!
 //! History and fan-out live behind the [`Backend`] trait;
 //! [`MemoryBackend`] is the default.
@@ -72,25 +75,27 @@
 //! Every event published on a channel reaches each of its subscribers in
 //! order, as one of: delivered live; replayed after a reconnect (the client
 //! sends its last event ID); or, if history no longer holds it when the
-//! client reconnects, announced by the reset event. A subscriber whose queue
-//! overflows loses only its connection, never an event silently.
+//! client reconnects (or while a subscriber is too far behind), announced by
+//! the reset event. Nothing is ever dropped silently.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
+mod log;
 mod memory;
-mod queue;
 #[cfg(feature = "redis")]
 mod redis_backend;
+mod subscription;
 
 use std::sync::Arc;
 
 use sse_codec::{ByteStr, Event};
 
-pub use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
-pub use crate::memory::{HistoryLimits, MemoryBackend};
-pub use crate::queue::{Delivery, Sink, Subscription};
+pub use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume, Start};
+pub use crate::log::{FrameLog, HistoryLimits, Reader};
+pub use crate::memory::MemoryBackend;
+pub use crate::subscription::Subscription;
 pub use sse_codec::EncodedFrame;
 
 #[cfg(feature = "redis")]
@@ -98,10 +103,6 @@ pub use crate::redis_backend::{
     RedisBackend, RedisBackendBuilder, RedisError, RedisErrorKind, RedisStats,
     DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX, DEFAULT_TIMEOUT as DEFAULT_REDIS_TIMEOUT,
 };
-
-/// The default bytes a subscriber may have queued before it is disconnected:
-/// 256 KiB.
-pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
 
 /// The default event type of the reset event.
 pub const DEFAULT_RESET_TYPE: &str = "reset";
@@ -118,7 +119,6 @@ pub struct Hub<B = MemoryBackend> {
 #[derive(Debug)]
 struct Inner<B> {
     backend: B,
-    queue_bytes: usize,
     reset: Arc<Event>,
 }
 
@@ -132,7 +132,7 @@ impl<B> Clone for Hub<B> {
 
 impl Hub {
     /// An in-memory hub with the default limits: [`HistoryLimits::default`]
-    /// per channel and [`DEFAULT_QUEUE_BYTES`] per subscriber.
+    /// per channel.
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -145,7 +145,6 @@ impl Hub {
     /// let hub = sse_hub::Hub::builder()
     ///     .history_events(100)
     ///     .history_bytes(64 * 1024)
-    ///     .queue_bytes(32 * 1024)
     ///     .reset_event(sse_codec::Event::builder().event_type("reload").build()?)
     ///     .build();
     /// # drop(hub);
@@ -154,7 +153,6 @@ impl Hub {
     pub fn builder() -> HubBuilder {
         HubBuilder {
             history: HistoryLimits::default(),
-            queue_bytes: DEFAULT_QUEUE_BYTES,
             reset: Event::builder()
                 .event_type(DEFAULT_RESET_TYPE)
                 .build()
@@ -174,10 +172,10 @@ impl<B: Backend> Hub<B> {
     /// sequence number (in memory: decimal, from 1, unless the event has an
     /// id; on Redis: `<epoch>-<seq>`).
     ///
-    /// The event is encoded once; each subscriber's queue gets the shared
-    /// bytes. This never waits for a subscriber: one that is too far behind
-    /// is disconnected instead. The in-memory backend's future is ready at
-    /// once.
+    /// The event is encoded once and kept once, in the channel's log, where
+    /// every subscriber reads it. This never waits for a subscriber: one
+    /// that falls out of the log gets the reset event instead. The in-memory
+    /// backend's future is ready at once.
     ///
     /// # Errors
     ///
@@ -225,18 +223,12 @@ impl<B: Backend> Hub<B> {
         channel: &str,
         from: impl Into<Resume<'a>>,
     ) -> Result<Subscription, B::Error> {
-        let (sink, subscription) =
-            queue::queue(self.inner.queue_bytes, Arc::clone(&self.inner.reset));
-        let replay = match self
-            .inner
-            .backend
-            .subscribe(channel, from.into(), sink)
-            .await?
-        {
-            Replay::Missed(frames) => frames,
-            Replay::Reset { last_id } => vec![queue::reset_frame(&self.inner.reset, last_id)],
-        };
-        Ok(subscription(replay))
+        let start = self.inner.backend.subscribe(channel, from.into()).await?;
+        Ok(Subscription::new(
+            start.replay,
+            start.reader,
+            Arc::clone(&self.inner.reset),
+        ))
     }
 
     /// Statistics of `channel`, or `None` if it does not exist.
@@ -268,12 +260,12 @@ impl<B: Backend> Hub<B> {
 #[must_use]
 pub struct HubBuilder {
     history: HistoryLimits,
-    queue_bytes: usize,
     reset: Event,
 }
 
 impl HubBuilder {
-    /// The most events of history kept per channel (default 1000).
+    /// The most events of history kept per channel (default 1000): also how
+    /// far a subscriber may fall behind before it gets the reset event.
     pub fn history_events(mut self, events: usize) -> Self {
         self.history.events = events;
         self
@@ -290,14 +282,6 @@ impl HubBuilder {
     /// event younger than this is dropped by [`Hub::prune`].
     pub fn history_max_age(mut self, max_age: std::time::Duration) -> Self {
         self.history.max_age = Some(max_age);
-        self
-    }
-
-    /// The most bytes a subscriber may have waiting before it is
-    /// disconnected (default [`DEFAULT_QUEUE_BYTES`]). One event larger
-    /// than this still reaches a subscriber whose queue is empty.
-    pub fn queue_bytes(mut self, bytes: usize) -> Self {
-        self.queue_bytes = bytes;
         self
     }
 
@@ -322,7 +306,6 @@ impl HubBuilder {
         Hub {
             inner: Arc::new(Inner {
                 backend,
-                queue_bytes: self.queue_bytes,
                 reset: Arc::new(self.reset),
             }),
         }

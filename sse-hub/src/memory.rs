@@ -1,42 +1,14 @@
 //! [`MemoryBackend`]: history and fan-out in this process.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
-use crate::queue::{Sink, Sinks};
-
-/// How much history each channel keeps for replay: at most `events` events
-/// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
-/// older than that; the oldest are dropped first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HistoryLimits {
-    /// The most events kept per channel.
-    pub events: usize,
-    /// The most encoded bytes kept per channel.
-    pub bytes: usize,
-    /// How long an event stays in history. With it, a channel nobody
-    /// publishes to empties, and [`Backend::prune`] can drop it: what
-    /// per-user or per-session channels need.
-    pub max_age: Option<Duration>,
-}
-
-impl Default for HistoryLimits {
-    /// 1000 events and 1 MiB per channel, kept however old.
-    fn default() -> Self {
-        HistoryLimits {
-            events: 1000,
-            bytes: 1 << 20,
-            max_age: None,
-        }
-    }
-}
+use crate::backend::{Backend, ChannelStats, HubStats, Resume, Start};
+use crate::log::{FrameLog, HistoryLimits};
 
 /// The default [`Backend`]: each channel's history and subscribers in
 /// memory, behind one short lock per channel.
@@ -53,18 +25,8 @@ struct Channel {
     removed: bool,
     /// The sequence number of the next event.
     next_seq: u64,
-    last_id: Option<ByteStr>,
-    history: VecDeque<Entry>,
-    history_bytes: usize,
-    sinks: Sinks,
-}
-
-#[derive(Debug)]
-struct Entry {
-    published: Instant,
-    seq: u64,
-    id: ByteStr,
-    frame: EncodedFrame,
+    /// History, read by every subscriber at its own position.
+    log: FrameLog,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,7 +54,7 @@ impl MemoryBackend {
                     None => Arc::clone(
                         channels
                             .entry(name.into())
-                            .or_insert_with(|| Arc::new(Mutex::new(Channel::new()))),
+                            .or_insert_with(|| Arc::new(Mutex::new(Channel::new(self.limits)))),
                     ),
                 }
             };
@@ -105,18 +67,15 @@ impl MemoryBackend {
 }
 
 impl Channel {
-    fn new() -> Self {
+    fn new(limits: HistoryLimits) -> Self {
         Channel {
             removed: false,
             next_seq: 1,
-            last_id: None,
-            history: VecDeque::new(),
-            history_bytes: 0,
-            sinks: Sinks::default(),
+            log: FrameLog::new(limits),
         }
     }
 
-    fn publish(&mut self, limits: HistoryLimits, event: Event) -> ByteStr {
+    fn publish(&mut self, event: Event) -> ByteStr {
         let seq = self.next_seq;
         self.next_seq += 1;
         let (event, id) = match event.id() {
@@ -134,88 +93,18 @@ impl Channel {
                 (event, id)
             }
         };
-        let frame = EncodedFrame::from(&event);
-        drop(event);
-
-        self.sinks.send(&frame);
-
-        self.history_bytes += frame.len();
-        self.history.push_back(Entry {
-            published: Instant::now(),
-            seq,
-            id: id.clone(),
-            frame,
-        });
-        self.trim(limits);
-        self.last_id = Some(id.clone());
+        self.log.push(id.clone(), EncodedFrame::from(event));
         id
-    }
-
-    /// Drops the oldest events while history is over a limit.
-    fn trim(&mut self, limits: HistoryLimits) {
-        let expired = |entry: &Entry| {
-            limits
-                .max_age
-                .is_some_and(|age| entry.published.elapsed() >= age)
-        };
-        while let Some(oldest) = self.history.front() {
-            let over = self.history.len() > limits.events || self.history_bytes > limits.bytes;
-            if !over && !expired(oldest) {
-                break;
-            }
-            self.history_bytes -= oldest.frame.len();
-            self.history.pop_front();
-        }
-    }
-
-    /// The position in history of the event with id `id`.
-    fn position(&self, id: &str) -> Option<usize> {
-        // Sequence ids are found by arithmetic; ids the publisher chose, by
-        // a scan from the newest.
-        if let (Ok(seq), Some(first)) = (id.parse::<u64>(), self.history.front()) {
-            let at = seq
-                .checked_sub(first.seq)
-                .and_then(|i| usize::try_from(i).ok());
-            if let Some(i) = at.filter(|&i| self.history.get(i).is_some_and(|e| e.id == id)) {
-                return Some(i);
-            }
-        }
-        self.history.iter().rposition(|entry| entry.id == id)
-    }
-
-    fn replay(&self, from: Resume<'_>) -> Replay {
-        let last = match from {
-            Resume::Live => return Replay::Missed(Vec::new()),
-            Resume::Oldest => {
-                return Replay::Missed(self.history.iter().map(|e| e.frame.clone()).collect())
-            }
-            Resume::After(last) => last,
-        };
-        if let Some(i) = self.position(last) {
-            let missed = self.history.range(i + 1..).map(|e| e.frame.clone());
-            return Replay::Missed(missed.collect());
-        }
-        if self.last_id.as_deref() == Some(last) {
-            // The latest event, dropped from history by the byte limit.
-            return Replay::Missed(Vec::new());
-        }
-        Replay::Reset {
-            last_id: self.last_id.clone(),
-        }
-    }
-
-    fn subscribers(&self) -> usize {
-        self.sinks.live()
     }
 
     fn stats(&self) -> ChannelStats {
         ChannelStats {
-            subscribers: self.subscribers(),
-            history_events: self.history.len(),
-            history_bytes: self.history_bytes,
+            subscribers: self.log.readers(),
+            history_events: self.log.len(),
+            history_bytes: self.log.bytes(),
             published: self.next_seq - 1,
-            overflowed: self.sinks.overflowed,
-            last_id: self.last_id.clone(),
+            lagged: self.log.lagged(),
+            last_id: self.log.last_id(),
         }
     }
 }
@@ -229,7 +118,7 @@ impl Backend for MemoryBackend {
         channel: &str,
         event: Event,
     ) -> impl Future<Output = Result<ByteStr, Infallible>> + Send {
-        let id = self.with_channel(channel, |ch| ch.publish(self.limits, event));
+        let id = self.with_channel(channel, |ch| ch.publish(event));
         std::future::ready(Ok(id))
     }
 
@@ -238,21 +127,15 @@ impl Backend for MemoryBackend {
         &self,
         channel: &str,
         from: Resume<'_>,
-        sink: Sink,
-    ) -> impl Future<Output = Result<Replay, Infallible>> + Send {
-        let replay = self.with_channel(channel, |ch| {
-            ch.trim(self.limits);
-            ch.sinks.add(sink);
-            ch.replay(from)
-        });
-        std::future::ready(Ok(replay))
+    ) -> impl Future<Output = Result<Start, Infallible>> + Send {
+        let start = self.with_channel(channel, |ch| ch.log.open(from));
+        std::future::ready(Ok(start))
     }
 
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
         let channel = Arc::clone(lock(&self.channels).get(channel)?);
-        let mut channel = lock(&channel);
-        channel.trim(self.limits);
-        Some(channel.stats())
+        let stats = lock(&channel).stats();
+        Some(stats)
     }
 
     fn stats(&self) -> HubStats {
@@ -263,8 +146,8 @@ impl Backend for MemoryBackend {
         };
         for channel in channels {
             let channel = lock(&channel);
-            stats.subscribers += channel.subscribers();
-            stats.overflowed += channel.sinks.overflowed;
+            stats.subscribers += channel.log.readers();
+            stats.lagged += channel.log.lagged();
         }
         stats
     }
@@ -274,8 +157,7 @@ impl Backend for MemoryBackend {
         let before = channels.len();
         channels.retain(|_, channel| {
             let mut channel = lock(channel);
-            channel.trim(self.limits);
-            channel.removed = channel.history.is_empty() && channel.subscribers() == 0;
+            channel.removed = channel.log.is_empty() && channel.log.readers() == 0;
             !channel.removed
         });
         before - channels.len()

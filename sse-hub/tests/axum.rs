@@ -79,34 +79,38 @@ async fn a_client_that_reconnects_gets_every_event_exactly_once() {
     let mut second = connect(&url, Some(&last)).await;
     read_until(&mut second, &mut next, 300).await;
     publisher.await.unwrap();
-    assert_eq!(hub.channel_stats("jobs").unwrap().overflowed, 0);
+    assert_eq!(hub.channel_stats("jobs").unwrap().lagged, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stops_reading_is_cut_off_and_catches_up_from_history() {
-    let queue = 256 * 1024;
-    let hub = Hub::builder()
-        .queue_bytes(queue)
-        .history_events(100_000)
-        .history_bytes(64 << 20)
-        .build();
+async fn a_client_that_stops_reading_falls_out_of_history_and_gets_the_reset_event() {
+    // History (the channel's log): 1,000 events of ~1 KB. The server holds
+    // that whatever its clients do.
+    let hub = Hub::builder().history_events(1000).build();
     let url = serve(hub.clone()).await;
     let mut stalled = connect(&url, None).await;
     let mut reader = connect(&url, None).await;
     wait_for_subscribers(&hub, 2).await;
     let data = "x".repeat(1000);
-    // The other client reads everything as it comes, in order.
+    // The other client reads everything as it comes, in order: it is never
+    // further behind than history, so it never gets a reset.
     let reading = tokio::spawn({
         let data = data.clone();
         async move {
             for next in 1..=20_000u64 {
                 let event = reader.next().await.unwrap().unwrap();
+                assert_eq!(
+                    event.event_type(),
+                    "message",
+                    "no reset for a client keeping up"
+                );
                 assert_eq!(event.data(), format!("event {next}{data}"));
             }
+            reader
         }
     });
     // 20 MiB, at about 20 MiB/s, while `stalled` reads nothing: far more
-    // than its queue and the sockets' buffers hold.
+    // than history and the sockets' buffers hold.
     for n in 1..=20_000u64 {
         hub.publish("jobs", Event::new(format!("event {n}{data}")))
             .await
@@ -115,32 +119,45 @@ async fn a_client_that_stops_reading_is_cut_off_and_catches_up_from_history() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
-    tokio::time::timeout(Duration::from_secs(30), reading)
+    let mut reader = tokio::time::timeout(Duration::from_secs(30), reading)
         .await
         .unwrap()
         .unwrap();
     let stats = hub.channel_stats("jobs").unwrap();
-    assert_eq!(
-        stats.overflowed, 1,
-        "only the stalled subscriber is cut off"
-    );
-    // The stalled client reads what was in flight, sees the end of the
-    // stream, and reconnects with its last id: it misses nothing.
+    assert!(stats.history_bytes < 1100 * 1000, "{}", stats.history_bytes);
+
+    // The stalled client reads what was in flight, in order, then the reset
+    // event carrying the latest id, then what comes next: a gap, announced.
     let mut seen = 0u64;
-    while let Some(event) = tokio::time::timeout(Duration::from_secs(10), stalled.next())
-        .await
-        .expect("the cut-off stream ends")
-    {
-        let event = event.unwrap();
+    let reset = loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stalled.next())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .unwrap();
+        if event.event_type() == "reset" {
+            break event;
+        }
         seen += 1;
         assert_eq!(event.id(), Some(seen.to_string().as_str()));
-    }
-    assert!(seen < 20_000, "cut off before the end ({seen} read)");
-    let mut resumed = connect(&url, Some(&seen.to_string())).await;
-    let mut next = seen + 1;
-    while next <= 20_000 {
-        let event = resumed.next().await.unwrap().unwrap();
-        assert_eq!(event.id(), Some(next.to_string().as_str()));
-        next += 1;
+    };
+    assert!(
+        seen < 19_000,
+        "it fell behind ({seen} read before the reset)"
+    );
+    assert_eq!(reset.id(), Some("20000"));
+    assert_eq!(
+        hub.channel_stats("jobs").unwrap().lagged,
+        1,
+        "only the stalled client"
+    );
+    hub.publish("jobs", Event::new("after")).await.unwrap();
+    for client in [&mut stalled, &mut reader] {
+        let event = tokio::time::timeout(Duration::from_secs(10), client.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!((event.id(), event.data()), (Some("20001"), "after"));
     }
 }

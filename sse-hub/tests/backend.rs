@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures_util::{FutureExt, StreamExt};
 use sse_codec::{ByteStr, Event};
-use sse_hub::{Backend, ChannelStats, Hub, HubStats, MemoryBackend, Replay, Resume, Sink};
+use sse_hub::{Backend, ChannelStats, Hub, HubStats, MemoryBackend, Resume, Start};
 
 mod support;
 use support::{decode_all, Ready};
@@ -22,13 +22,8 @@ impl Backend for SharedLog {
         self.0.publish(channel, event).await
     }
 
-    async fn subscribe(
-        &self,
-        channel: &str,
-        from: Resume<'_>,
-        sink: Sink,
-    ) -> Result<Replay, Self::Error> {
-        self.0.subscribe(channel, from, sink).await
+    async fn subscribe(&self, channel: &str, from: Resume<'_>) -> Result<Start, Self::Error> {
+        self.0.subscribe(channel, from).await
     }
 
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
@@ -58,7 +53,7 @@ fn data(subscription: &mut sse_hub::Subscription) -> Vec<(String, String)> {
 fn hubs_on_one_log_share_ids_history_and_subscribers() {
     let log = Arc::new(MemoryBackend::default());
     let a: Hub<SharedLog> = Hub::builder().build_with(SharedLog(Arc::clone(&log)));
-    let b: Hub<SharedLog> = Hub::builder().queue_bytes(1024).build_with(SharedLog(log));
+    let b: Hub<SharedLog> = Hub::builder().build_with(SharedLog(log));
 
     let Ok(mut on_b) = b.subscribe("news", None).ready();
     let Ok(id) = a.publish("news", Event::new("from a")).ready();

@@ -162,49 +162,60 @@ fn channels_are_isolated() {
 }
 
 #[test]
-fn a_slow_subscriber_is_disconnected_with_bounded_memory_and_replays() {
-    let limit = 4 * 1024;
-    let hub = Hub::builder()
-        .queue_bytes(limit)
-        .history_events(10_000)
-        .history_bytes(usize::MAX)
-        .build();
+fn a_slow_subscriber_falls_out_of_history_gets_the_reset_and_goes_on() {
+    let hub = Hub::builder().history_events(100).build();
     let Ok(mut fast) = hub.subscribe("c", None).ready();
     let Ok(mut slow) = hub.subscribe("c", None).ready();
     // The slow one reads one event, then stalls.
     publish_n(&hub, "c", 1..=1);
-    let first = ready(&mut slow);
-    assert_eq!(ids(&first), ["1"]);
+    assert_eq!(ids(&ready(&mut slow)), ["1"]);
     let mut fast_seen = ready(&mut fast);
     for n in 2..=5000 {
         publish_n(&hub, "c", n..=n);
-        // The queue never holds more than the limit.
-        assert!(slow.backlog().1 <= limit);
+        // The hub holds the channel's history once, whoever lags.
+        assert!(hub.channel_stats("c").unwrap().history_events <= 100);
         fast_seen.extend(ready(&mut fast));
     }
-    // The fast subscriber got everything; the slow one's stream has ended,
-    // and the hub knows why.
+    // The fast subscriber got everything, with no reset.
     assert_eq!(fast_seen.len(), 5000);
-    assert_eq!(slow.next().now_or_never(), Some(None));
+    assert!(fast_seen.iter().all(|e| e.event_type() == "message"));
+    // The slow one is told it missed events (the reset carries the latest
+    // id), then goes on with the next ones.
+    let got = ready(&mut slow);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].event_type(), got[0].id()), ("reset", Some("5000")));
+    publish_n(&hub, "c", 5001..=5001);
+    assert_eq!(ids(&ready(&mut slow)), ["5001"]);
     let stats = hub.channel_stats("c").unwrap();
-    assert_eq!(stats.overflowed, 1);
-    assert_eq!(stats.subscribers, 1);
-    // Reconnecting with its last id, it replays every event it missed.
-    let Ok(mut again) = hub.subscribe("c", Some("1")).ready();
-    let replayed = ready(&mut again);
-    assert_eq!(replayed.len(), 4999);
-    assert_eq!(replayed[0].id(), Some("2"));
+    assert_eq!((stats.lagged, stats.subscribers), (1, 2));
 }
 
 #[test]
-fn one_event_larger_than_the_queue_still_reaches_a_subscriber_that_keeps_up() {
-    let hub = Hub::builder().queue_bytes(100).build();
+fn a_subscriber_within_history_is_never_reset_however_far_behind() {
+    let hub = Hub::builder().history_events(1000).build();
+    let Ok(mut sub) = hub.subscribe("c", None).ready();
+    publish_n(&hub, "c", 1..=1000);
+    assert_eq!(sub.backlog(), (0, 1000));
+    let got = ready(&mut sub);
+    assert_eq!(got.len(), 1000);
+    assert!(got.iter().all(|e| e.event_type() == "message"));
+    assert_eq!(hub.stats().lagged, 0);
+}
+
+#[test]
+fn one_event_larger_than_history_still_reaches_a_subscriber_that_keeps_up() {
+    let hub = Hub::builder().history_bytes(100).build();
     let Ok(mut sub) = hub.subscribe("c", None).ready();
     let big = "x".repeat(10_000);
     hub.publish("c", Event::new(big.clone())).ready().unwrap();
     assert_eq!(ready(&mut sub)[0].data(), big);
     hub.publish("c", Event::new(big.clone())).ready().unwrap();
     assert_eq!(ready(&mut sub)[0].data(), big);
+    assert_eq!(
+        hub.channel_stats("c").unwrap().history_events,
+        1,
+        "only the newest"
+    );
 }
 
 #[test]
@@ -249,11 +260,12 @@ fn stats_count_subscribers_and_prune_drops_empty_channels() {
 
 #[tokio::test]
 async fn publishing_never_waits_for_a_subscriber() {
-    let hub = Hub::builder().queue_bytes(1024).build();
-    let _stalled: Vec<_> = (0..100)
+    let hub = Hub::new();
+    let mut stalled: Vec<_> = (0..100)
         .map(|_| hub.subscribe("c", None).ready().unwrap())
         .collect();
-    // No subscriber is ever polled; publishing still completes (bounded).
+    // No subscriber is ever polled; publishing still completes (bounded),
+    // and the hub holds the history once (1000 events by default).
     let publish = tokio::task::spawn_blocking({
         let hub = hub.clone();
         move || publish_n(&hub, "c", 1..=10_000)
@@ -262,11 +274,16 @@ async fn publishing_never_waits_for_a_subscriber() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(hub.stats().overflowed, 100);
+    assert_eq!(hub.channel_stats("c").unwrap().history_events, 1000);
+    // Each learns what it missed when it reads again.
+    for sub in &mut stalled {
+        assert_eq!(ready(sub)[0].event_type(), "reset");
+    }
+    assert_eq!(hub.stats().lagged, 100);
 }
 
 #[test]
-fn a_subscription_ends_only_by_overflow() {
+fn a_subscription_never_ends() {
     let hub = Hub::new();
     let mut sub = hub.subscribe("c", None).ready().unwrap();
     assert!(sub.next().now_or_never().is_none(), "pending, not ended");
@@ -277,8 +294,15 @@ fn oldest_replays_all_of_history() {
     let hub = Hub::builder().history_events(3).build();
     publish_n(&hub, "c", 1..=5);
     let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
+    assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5"]);
     publish_n(&hub, "c", 6..=6);
-    assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5", "6"]);
+    assert_eq!(ids(&ready(&mut sub)), ["6"]);
+    // A subscriber is a position in history: one that starts at the oldest
+    // event and reads nothing before the next publish has fallen out of it.
+    let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
+    publish_n(&hub, "c", 7..=7);
+    let got = ready(&mut sub);
+    assert_eq!((got[0].event_type(), got[0].id()), ("reset", Some("7")));
 }
 
 #[test]

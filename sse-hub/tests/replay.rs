@@ -1,6 +1,8 @@
 //! No gap and no duplicate: subscribers that read at any pace, fall behind,
 //! disconnect and reconnect with their last event ID, while events are
 //! published in between (property test) and from other threads (stress).
+//! A reset comes only right after a reconnect with an id history no longer
+//! holds, or to a subscriber that fell further behind than history.
 //! Every frame is decoded by sse-codec's decoder, as a client would.
 
 use std::sync::{Arc, Barrier};
@@ -46,35 +48,38 @@ impl Client {
         }
     }
 
-    /// Reads up to `n` events that are ready; returns false if the stream
-    /// has ended (overflow).
-    fn read(&mut self, n: usize) -> bool {
+    /// Reads up to `n` chunks that are ready, `published` events having
+    /// been published in a channel that keeps `history` of them.
+    fn read(&mut self, n: usize, published: u64, history: u64) {
         for _ in 0..n {
-            let Some(subscription) = &mut self.subscription else {
-                return false;
-            };
+            let subscription = self.subscription.as_mut().unwrap();
             match subscription.next().now_or_never() {
-                None => return true,
-                Some(None) => {
-                    self.subscription = None;
-                    return false;
+                None => return,
+                Some(None) => panic!("a subscription never ends"),
+                Some(Some(chunk)) => {
+                    let events = decode_all(&chunk);
+                    events
+                        .iter()
+                        .for_each(|e| self.check(e, published, history));
                 }
-                Some(Some(chunk)) => decode_all(&chunk).iter().for_each(|e| self.check(e)),
             }
         }
-        true
     }
 
-    fn check(&mut self, event: &Event) {
+    fn check(&mut self, event: &Event, published: u64, history: u64) {
         let id: u64 = event.id().unwrap().parse().unwrap();
         if event.event_type() == "reset" {
-            // Only as the first frame after a reconnect, naming the latest
-            // event at that moment.
-            let allowed = self
-                .reset_allowed
-                .take()
-                .expect("a reset right after a reconnect");
-            assert_eq!(id, allowed, "the reset carries the latest id");
+            if self.reset_allowed == Some(id) {
+                // First after a reconnect, naming the latest event then.
+                self.reset_allowed = None;
+            } else {
+                // Fell out of history while connected: named the latest.
+                assert_eq!(id, published, "the reset carries the latest id");
+                assert!(
+                    self.expect + history <= published,
+                    "only a client further behind than history gets a reset"
+                );
+            }
             assert!(id + 1 > self.expect, "a reset only skips forward");
             self.resets += 1;
             self.expect = id + 1;
@@ -110,9 +115,8 @@ proptest! {
     fn interleaved_publish_read_and_reconnect(
         ops in prop::collection::vec(op(), 1..80),
         history in prop_oneof![Just(2usize), Just(8), Just(10_000)],
-        queue in prop_oneof![Just(60usize), Just(200), Just(1 << 20)],
     ) {
-        let hub = Hub::builder().history_events(history).queue_bytes(queue).build();
+        let hub = Hub::builder().history_events(history).build();
         let mut published = 0u64;
         let publish = |hub: &Hub, n: u64, published: &mut u64| {
             for _ in 0..n {
@@ -125,20 +129,13 @@ proptest! {
         for op in ops {
             match op {
                 Op::Publish(n) => publish(&hub, n, &mut published),
-                Op::Read(c, n) => {
-                    if !clients[c].read(n) {
-                        // Ended by overflow: the browser reconnects.
-                        clients[c].reconnect(&hub, published);
-                    }
-                }
+                Op::Read(c, n) => clients[c].read(n, published, history as u64),
                 Op::Reconnect(c) => clients[c].reconnect(&hub, published),
             }
         }
         // Drain: every client ends up with every event.
         for client in &mut clients {
-            while !client.read(usize::MAX) {
-                client.reconnect(&hub, published);
-            }
+            client.read(usize::MAX, published, history as u64);
             prop_assert_eq!(client.expect, published + 1);
             if history >= 10_000 {
                 prop_assert_eq!(client.resets, 0, "history held everything");
@@ -185,8 +182,10 @@ fn concurrent_publish_and_resume_stress() {
                             let next = subscription.next();
                             tokio::time::timeout(Duration::from_secs(10), next).await
                         });
-                        let frame = next.expect("an event within 10 s").expect("no overflow");
-                        decode_all(&frame).iter().for_each(|e| client.check(e));
+                        let frame = next.expect("an event within 10 s").expect("never ends");
+                        decode_all(&frame)
+                            .iter()
+                            .for_each(|e| client.check(e, EVENTS, EVENTS));
                     }
                     client.reconnect(&hub, 0);
                     client.reset_allowed = None; // history holds everything: no reset

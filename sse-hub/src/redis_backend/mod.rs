@@ -21,14 +21,14 @@
 //! the reset event; within an epoch, `seq` counts 1, 2, 3, ...
 //!
 //! Each instance keeps, per channel with local subscribers, a [`Local`]:
-//! its sinks and a *cursor*, the position of the last frame it handed to
-//! them. Invariants, each relied on below:
+//! a [`FrameLog`] of the frames it received (its subscribers are positions
+//! in it) and a *cursor*, the position of the last frame it appended. Invariants, each relied on below:
 //!
-//! 1. Every frame a local sink gets is the cursor's successor (same epoch,
-//!    `seq + 1`), or a reset event after which the cursor is Redis's latest
-//!    position. So no sink ever sees a gap that is not announced, nor a
-//!    frame twice.
-//! 2. Live frames go straight to the sinks only while the local is *in
+//! 1. Every frame appended to the local log is the cursor's successor (same
+//!    epoch, `seq + 1`), or a reset event after which the cursor is Redis's
+//!    latest position. So no subscriber ever sees a gap that is not
+//!    announced, nor a frame twice.
+//! 2. Live frames go straight to the log only while the local is *in
 //!    sync*. A frame that is not the successor (a message lost while the
 //!    pub/sub connection was down, another epoch) takes it out of sync: the
 //!    frame waits in `pending` and a *resync* reads Redis's position and
@@ -36,10 +36,10 @@
 //!    missing frames over (or the reset event when the log no longer holds
 //!    them), then drains `pending` in order. Resyncs of one local run one at
 //!    a time (`Local::sync`).
-//! 3. A new subscriber's sink is added under the local's lock, and its
-//!    replay is read from the log up to the cursor as it was at that moment:
-//!    what comes after the cursor reaches the sink live. Replay and live
-//!    events meet exactly there: no gap, no duplicate.
+//! 3. A new subscriber's reader is placed at the end of the local log under
+//!    the local's lock, and its replay is read from Redis up to the cursor as
+//!    it was at that moment: what comes after the cursor reaches the reader.
+//!    Replay and live events meet exactly there: no gap, no duplicate.
 //! 4. A channel's pub/sub subscription is made before its first resync
 //!    reads the log, and after a reconnection every local is subscribed
 //!    again before it resyncs; a resync whose read may predate the current
@@ -58,8 +58,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink};
 use redis::Script;
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
+use crate::backend::Start;
 use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume};
-use crate::queue::{Sink, SinkGuard, Sinks};
+use crate::log::{FrameLog, HistoryLimits};
 
 pub use self::error::{RedisError, RedisErrorKind};
 
@@ -108,10 +109,11 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// publishing instance (with its `id:` line in front), `PUBLISH` of the
 /// same bytes; every instance forwards those bytes as they are.
 ///
-/// Each instance keeps, per channel with subscribers there, the position it
-/// has delivered up to. A subscriber's replay is read from the stream up to
-/// that position, and the live frames after it reach the subscriber's
-/// queue: no gap, no duplicate. A live frame that skips ahead (messages lost
+/// Each instance keeps, per channel with subscribers there, the frames it
+/// received, once, in a [`FrameLog`] (its subscribers are positions in it),
+/// and the position it has received up to. A subscriber's replay is read
+/// from the stream up to that position, and the frames after it reach the
+/// subscriber through the local log: no gap, no duplicate. A live frame that skips ahead (messages lost
 /// while the pub/sub connection was down), or a reconnection, makes the
 /// instance read what is missing from the stream; what the stream no longer
 /// holds becomes the reset event.
@@ -160,6 +162,7 @@ pub struct RedisBackendBuilder {
     url: String,
     prefix: String,
     history_events: usize,
+    history_bytes: usize,
     history_max_age: Option<Duration>,
     channel_max_idle: Option<Duration>,
     timeout: Duration,
@@ -190,6 +193,7 @@ impl RedisBackend {
             url: url.into(),
             prefix: DEFAULT_PREFIX.to_owned(),
             history_events: 1000,
+            history_bytes: HistoryLimits::default().bytes,
             history_max_age: None,
             channel_max_idle: None,
             timeout: DEFAULT_TIMEOUT,
@@ -226,6 +230,16 @@ impl RedisBackendBuilder {
     /// Redis trims with `MAXLEN ~`, so a few more may be kept.
     pub fn history_events(mut self, events: usize) -> Self {
         self.history_events = events.max(1);
+        self
+    }
+
+    /// The most bytes of recent frames each instance keeps per channel for
+    /// its subscribers (default 1 MiB), with at most
+    /// [`history_events`](Self::history_events) of them: how far one of its
+    /// subscribers may fall behind before it gets the reset event. (The
+    /// Redis stream is trimmed by count.)
+    pub fn history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = bytes;
         self
     }
 
@@ -282,6 +296,11 @@ impl RedisBackendBuilder {
         let shared = Arc::new(Shared {
             prefix: self.prefix,
             history_events: self.history_events,
+            local_limits: HistoryLimits {
+                events: self.history_events,
+                bytes: self.history_bytes,
+                max_age: None,
+            },
             log_ttl_ms: ms(self.history_max_age.max(self.channel_max_idle)),
             meta_ttl_ms: ms(self.channel_max_idle),
             timeout: self.timeout,
@@ -326,6 +345,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Shared {
     prefix: String,
     history_events: usize,
+    /// The bounds of each channel's local log: how far a subscriber of this
+    /// instance may fall behind before it gets the reset event.
+    local_limits: HistoryLimits,
     /// The log's time to live after a publish, 0 for none.
     log_ttl_ms: u128,
     /// The meta hash's time to live after a publish, 0 for none.
@@ -413,34 +435,42 @@ enum Step {
     Gap,
 }
 
+/// A frame received from Redis.
+#[derive(Debug)]
+struct Received {
+    at: Position,
+    id: ByteStr,
+    frame: EncodedFrame,
+}
+
 /// A frame read from Redis, with its position; `None` for bytes that are
 /// not one of our frames (the log or the channel was written by something
 /// else), which are treated as missing.
-fn parse_frame(wire: Bytes) -> Option<(Position, EncodedFrame)> {
+fn parse_frame(wire: Bytes) -> Option<Received> {
     let (frame, event) = EncodedFrame::from_wire(wire).ok()?;
-    Some((Position::parse(event.id()?)?, frame))
+    let id = ByteStr::from(event.id()?);
+    Some(Received {
+        at: Position::parse(&id)?,
+        id,
+        frame,
+    })
 }
 
 /// Whether `frames` are exactly the positions after `after` up to `upto`
 /// of `epoch`.
-fn complete(
-    frames: &[Option<(Position, EncodedFrame)>],
-    epoch: u64,
-    after: u64,
-    upto: u64,
-) -> bool {
+fn complete(frames: &[Option<Received>], epoch: u64, after: u64, upto: u64) -> bool {
     upto.checked_sub(after) == u64::try_from(frames.len()).ok()
         && frames.iter().zip(after + 1..).all(|(frame, seq)| {
             frame
                 .as_ref()
-                .is_some_and(|(at, _)| *at == Position { epoch, seq })
+                .is_some_and(|received| received.at == Position { epoch, seq })
         })
 }
 
 /// What `read.lua` answered.
 struct LogRead {
     head: Position,
-    frames: Vec<Option<(Position, EncodedFrame)>>,
+    frames: Vec<Option<Received>>,
 }
 
 impl Shared {
@@ -491,7 +521,7 @@ impl Shared {
         match channels.get(channel) {
             Some(local) => Arc::clone(local),
             None => {
-                let local = Arc::new(Local::new(channel));
+                let local = Arc::new(Local::new(channel, self.local_limits));
                 channels.insert(channel.into(), Arc::clone(&local));
                 local
             }
@@ -531,32 +561,32 @@ impl Shared {
             if joined {
                 let same = head.epoch == cursor.epoch || cursor == Position::default();
                 if same && complete(&read.frames, head.epoch, cursor.seq, head.seq) {
-                    for (_, frame) in read.frames.iter().flatten() {
-                        state.sinks.send(frame);
+                    for received in read.frames.iter().flatten() {
+                        state.log.push(received.id.clone(), received.frame.clone());
                     }
                     let backfilled = u64::try_from(read.frames.len()).unwrap_or(u64::MAX);
                     self.counters
                         .backfilled
                         .fetch_add(backfilled, Ordering::Relaxed);
                 } else if !(same && head.seq <= cursor.seq) {
-                    state.sinks.send_reset(head.id());
+                    state.log.push_reset(head.id());
                     self.counters.resets.fetch_add(1, Ordering::Relaxed);
                 }
             }
             state.joined = true;
             state.cursor = head;
             let mut again = std::mem::take(&mut state.pending_overflowed);
-            while let Some((at, frame)) = state.pending.pop_front() {
-                match state.cursor.step(at) {
+            while let Some(received) = state.pending.pop_front() {
+                match state.cursor.step(received.at) {
                     Step::Old => {}
                     Step::Next => {
-                        state.sinks.send(&frame);
-                        state.cursor = at;
+                        state.cursor = received.at;
+                        state.log.push(received.id, received.frame);
                     }
                     // Published before the epoch that was just read: stale.
-                    Step::Gap if at.epoch != head.epoch => {}
+                    Step::Gap if received.at.epoch != head.epoch => {}
                     Step::Gap => {
-                        state.pending.push_front((at, frame));
+                        state.pending.push_front(received);
                         again = true;
                         break;
                     }
@@ -605,12 +635,12 @@ impl Shared {
         if state.in_sync {
             let step = frame
                 .as_ref()
-                .map_or(Step::Gap, |(at, _)| state.cursor.step(*at));
+                .map_or(Step::Gap, |r| state.cursor.step(r.at));
             match (step, frame) {
                 (Step::Old, _) => return,
-                (Step::Next, Some((at, frame))) => {
-                    state.sinks.send(&frame);
-                    state.cursor = at;
+                (Step::Next, Some(received)) => {
+                    state.cursor = received.at;
+                    state.log.push(received.id, received.frame);
                     return;
                 }
                 (_, frame) => {
@@ -631,7 +661,7 @@ impl Shared {
         let mut dropped = Vec::new();
         lock(&self.channels).retain(|name, local| {
             let mut state = lock(&local.state);
-            state.removed = state.joining == 0 && state.sinks.live() == 0;
+            state.removed = state.joining == 0 && state.log.readers() == 0;
             if state.removed {
                 dropped.push(name.clone());
             }
@@ -670,7 +700,7 @@ struct Local {
     state: Mutex<LocalState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LocalState {
     /// Set when the sweep drops the channel, so that a subscriber that
     /// found it just before starts again with a new one.
@@ -680,23 +710,33 @@ struct LocalState {
     joining: usize,
     /// Whether a first resync has set the cursor.
     joined: bool,
-    /// Whether live frames go straight to the sinks (invariant 2).
+    /// Whether live frames go straight to the log (invariant 2).
     in_sync: bool,
-    /// The position of the last frame handed to the sinks (invariant 1).
+    /// The position of the last frame appended to the log (invariant 1).
     cursor: Position,
     /// Live frames received while out of sync, oldest first.
-    pending: VecDeque<(Position, EncodedFrame)>,
+    pending: VecDeque<Received>,
     /// Whether frames were left out of `pending` because it was full.
     pending_overflowed: bool,
-    sinks: Sinks,
+    /// The frames received, read by this instance's subscribers.
+    log: FrameLog,
 }
 
 impl Local {
-    fn new(name: &str) -> Self {
+    fn new(name: &str, limits: HistoryLimits) -> Self {
         Local {
             name: name.into(),
             sync: tokio::sync::Mutex::new(()),
-            state: Mutex::default(),
+            state: Mutex::new(LocalState {
+                removed: false,
+                joining: 0,
+                joined: false,
+                in_sync: false,
+                cursor: Position::default(),
+                pending: VecDeque::new(),
+                pending_overflowed: false,
+                log: FrameLog::new(limits),
+            }),
         }
     }
 }
@@ -704,7 +744,7 @@ impl Local {
 impl LocalState {
     /// Keeps a live frame for the resync under way. Bytes that are not one
     /// of our frames are dropped: the resync reads the log instead.
-    fn hold(&mut self, frame: Option<(Position, EncodedFrame)>) {
+    fn hold(&mut self, frame: Option<Received>) {
         match frame {
             Some(frame) if self.pending.len() < MAX_PENDING => self.pending.push_back(frame),
             _ => self.pending_overflowed = true,
@@ -830,21 +870,16 @@ impl Backend for RedisBackend {
     }
 
     /// Joins the channel on this instance if it is new here (subscribes to
-    /// its live frames and reads its position), adds the sink, and reads the
-    /// replay from the log up to the position the sink starts at.
-    async fn subscribe(
-        &self,
-        channel: &str,
-        from: Resume<'_>,
-        sink: Sink,
-    ) -> Result<Replay, RedisError> {
+    /// its live frames and reads its position), places a reader at the end
+    /// of the local log, and reads the replay from Redis up to the position
+    /// the reader starts at.
+    async fn subscribe(&self, channel: &str, from: Resume<'_>) -> Result<Start, RedisError> {
         let shared = &*self.shared;
         if lock(&shared.pubsub).is_none() {
             // Redis is down: the subscriber would get nothing until it is
             // back. Say so now (a server answers 503 and the client retries).
             return Err(RedisError::not_connected());
         }
-        let mut sink = Some(sink);
         loop {
             let local = shared.local(channel);
             let joining = Joining::new(&local);
@@ -865,15 +900,14 @@ impl Backend for RedisBackend {
                     shared.resync(&local).await?;
                 }
             }
-            let (at, guard) = {
-                let mut state = lock(&local.state);
+            // Invariant 3. If the replay below fails or is cancelled, the
+            // reader is dropped: nothing stays registered.
+            let (at, reader) = {
+                let state = lock(&local.state);
                 if state.removed {
                     continue;
                 }
-                let sink = sink.take().expect("the sink is added once");
-                let guard = SinkGuard::new(&sink);
-                state.sinks.add(sink);
-                (state.cursor, guard)
+                (state.cursor, state.log.reader_at_end())
             };
             drop(joining);
             let replay = match claimed {
@@ -885,8 +919,7 @@ impl Backend for RedisBackend {
                 }
                 Some(_) => Replay::Reset { last_id: at.id() },
             };
-            guard.keep();
-            return Ok(replay);
+            return Ok(Start::new(replay, reader));
         }
     }
 
@@ -897,9 +930,9 @@ impl Backend for RedisBackend {
         let local = lock(&self.shared.channels).get(channel).cloned()?;
         let state = lock(&local.state);
         Some(ChannelStats {
-            subscribers: state.sinks.live(),
+            subscribers: state.log.readers(),
             published: state.cursor.seq,
-            overflowed: state.sinks.overflowed,
+            lagged: state.log.lagged(),
             last_id: state.cursor.id(),
             ..ChannelStats::default()
         })
@@ -913,8 +946,8 @@ impl Backend for RedisBackend {
         };
         for local in locals {
             let state = lock(&local.state);
-            stats.subscribers += state.sinks.live();
-            stats.overflowed += state.sinks.overflowed;
+            stats.subscribers += state.log.readers();
+            stats.lagged += state.log.lagged();
         }
         stats
     }
@@ -967,7 +1000,7 @@ impl RedisBackend {
             frames
                 .into_iter()
                 .flatten()
-                .map(|(_, frame)| frame)
+                .map(|received| received.frame)
                 .collect(),
         ))
     }

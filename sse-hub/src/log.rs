@@ -1,0 +1,403 @@
+//! [`FrameLog`]: a channel's recent frames, kept once, which every
+//! subscriber reads at a position of its own ([`Reader`]).
+//!
+//! # BE ADVISED
+//!
+//! This replaced a queue per subscriber. With queues, publishing pushed the
+//! frame into N queues under the channel's lock (O(N) work per publish,
+//! publishers serialised behind it), and a subscriber that fell a queue's
+//! worth behind for a moment (sharing the CPU in a burst) was cut off. Now a
+//! subscriber's backlog is the part of the log after its position:
+//!
+//! 1. Publishing appends one entry and wakes the readers that wait (their
+//!    wakers are taken under the lock and woken after it): no work per
+//!    subscriber under the lock, and memory per subscriber is O(1).
+//! 2. The log is bounded by [`HistoryLimits`]: it *is* the replay history.
+//!    A reader is behind by at most what the log holds; one whose position
+//!    was trimmed away gets the reset event in its stream (the latest id,
+//!    so a reconnect resumes from there) and goes on from the newest entry.
+//! 3. Positions count entries from 0 and never repeat; `first` is the
+//!    position of the oldest entry kept, `first + entries.len()` the next.
+//! 4. A reset entry (a backend found that frames owed to its subscribers
+//!    are lost) is read like a frame, and rendered by the subscription with
+//!    the hub's reset event.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use sse_codec::{ByteStr, EncodedFrame};
+
+use crate::backend::{Replay, Resume, Start};
+
+/// How much history each channel keeps for replay: at most `events` events
+/// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
+/// older than that; the oldest are dropped first. The same bound is how far
+/// a subscriber may fall behind before it gets the reset event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HistoryLimits {
+    /// The most events kept per channel.
+    pub events: usize,
+    /// The most encoded bytes kept per channel.
+    pub bytes: usize,
+    /// How long an event stays in history. With it, a channel nobody
+    /// publishes to empties, and [`Backend::prune`](crate::Backend::prune)
+    /// can drop it: what per-user or per-session channels need.
+    pub max_age: Option<Duration>,
+}
+
+impl Default for HistoryLimits {
+    /// 1000 events and 1 MiB per channel, kept however old.
+    fn default() -> Self {
+        HistoryLimits {
+            events: 1000,
+            bytes: 1 << 20,
+            max_age: None,
+        }
+    }
+}
+
+/// Frames waiting for a reader are joined into one chunk of up to this many
+/// bytes (a copy, which costs less than a chunk per frame in the HTTP
+/// layer). Only frames already in the log are joined: no latency is added.
+const BATCH_BYTES: usize = 16 * 1024;
+
+/// The recent frames of one channel, in order and bounded, read by every
+/// subscriber at its own position: what a [`Backend`](crate::Backend)
+/// appends to and makes its subscriptions' [`Reader`]s from. Cloning shares
+/// the log.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{EncodedFrame, Event};
+/// use sse_hub::{FrameLog, HistoryLimits};
+///
+/// let log = FrameLog::new(HistoryLimits::default());
+/// let reader = log.reader_at_end();
+/// log.push("1".into(), EncodedFrame::from(Event::builder().id("1").data("hi").build()?));
+/// assert_eq!(log.len(), 1);
+/// assert_eq!(log.readers(), 1);
+/// # drop(reader);
+/// # Ok::<(), sse_codec::InvalidField>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FrameLog {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// Readers alive (subscribers connected).
+    readers: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct State {
+    limits: HistoryLimits,
+    entries: VecDeque<Entry>,
+    /// The position of `entries[0]` (invariant 3).
+    first: u64,
+    /// The encoded bytes of the frames in `entries`.
+    bytes: usize,
+    /// The id of the newest frame, even once trimmed away: what a reset
+    /// carries.
+    last_id: Option<ByteStr>,
+    /// Readers waiting for the next entry.
+    waiters: Vec<Waker>,
+    /// Readers that fell out of the log (invariant 2).
+    lagged: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    published: Instant,
+    /// The frame's id; `None` for a reset.
+    id: Option<ByteStr>,
+    what: What,
+}
+
+#[derive(Debug)]
+enum What {
+    Frame(EncodedFrame),
+    /// The hub's reset event, carrying this id (invariant 4).
+    Reset(Option<ByteStr>),
+}
+
+impl Entry {
+    fn len(&self) -> usize {
+        match &self.what {
+            What::Frame(frame) => frame.len(),
+            What::Reset(_) => 0,
+        }
+    }
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    // Every update under this lock leaves the state consistent before it can
+    // panic (allocation aside), so a poisoned lock is still usable.
+    shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl FrameLog {
+    /// An empty log bounded by `limits`.
+    pub fn new(limits: HistoryLimits) -> Self {
+        FrameLog {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    limits,
+                    entries: VecDeque::new(),
+                    first: 0,
+                    bytes: 0,
+                    last_id: None,
+                    waiters: Vec::new(),
+                    lagged: 0,
+                }),
+                readers: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Appends `frame`, whose event id is `id`, trims the oldest entries
+    /// past the limits, and wakes the readers that wait. Does no work per
+    /// reader beyond waking it.
+    pub fn push(&self, id: ByteStr, frame: EncodedFrame) {
+        self.push_entry(Some(id.clone()), What::Frame(frame), Some(id));
+    }
+
+    /// Appends the hub's reset event carrying `last_id` (empty if `None`):
+    /// for a backend that finds that frames owed to its subscribers are
+    /// lost (its external log lost the channel's data). Every reader gets it
+    /// in order; `last_id` becomes the log's latest id.
+    pub fn push_reset(&self, last_id: Option<ByteStr>) {
+        self.push_entry(None, What::Reset(last_id.clone()), last_id);
+    }
+
+    fn push_entry(&self, id: Option<ByteStr>, what: What, last_id: Option<ByteStr>) {
+        let waiters = {
+            let mut state = lock(&self.shared);
+            let entry = Entry {
+                published: Instant::now(),
+                id,
+                what,
+            };
+            state.bytes += entry.len();
+            state.entries.push_back(entry);
+            state.last_id = last_id;
+            state.trim(self.readers());
+            let capacity = state.waiters.len();
+            std::mem::replace(&mut state.waiters, Vec::with_capacity(capacity))
+        };
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+
+    /// A reader of the entries pushed from now on.
+    pub fn reader_at_end(&self) -> Reader {
+        let state = lock(&self.shared);
+        self.reader(state.end())
+    }
+
+    /// Where a subscriber starting at `from` starts, found in this log as
+    /// [`Hub::subscribe`](crate::Hub::subscribe) describes (the reset event
+    /// first when the id is not in the log), in one step with respect to
+    /// [`push`](Self::push): every entry is either read by the new reader or
+    /// was before its position, never both, never neither.
+    pub fn open(&self, from: Resume<'_>) -> Start {
+        let mut state = lock(&self.shared);
+        state.trim(self.readers());
+        let at = match from {
+            Resume::Live => state.end(),
+            Resume::Oldest => state.first,
+            Resume::After(id) => match state.position(id) {
+                Some(at) => at + 1,
+                // The latest event, dropped from the log by the byte limit.
+                None if state.last_id.as_deref() == Some(id) => state.end(),
+                None => {
+                    let last_id = state.last_id.clone();
+                    return Start::new(Replay::Reset { last_id }, self.reader(state.end()));
+                }
+            },
+        };
+        Start::new(Replay::Missed(Vec::new()), self.reader(at))
+    }
+
+    fn reader(&self, next: u64) -> Reader {
+        self.shared.readers.fetch_add(1, Ordering::Relaxed);
+        Reader {
+            shared: Arc::clone(&self.shared),
+            next,
+            waker: None,
+        }
+    }
+
+    /// Readers alive: the subscribers connected.
+    pub fn readers(&self) -> usize {
+        self.shared.readers.load(Ordering::Relaxed)
+    }
+
+    /// Frames in the log (after dropping those older than the age limit).
+    pub fn len(&self) -> usize {
+        let mut state = lock(&self.shared);
+        state.trim(self.readers());
+        state.entries.len()
+    }
+
+    /// Whether the log holds no entry (after dropping those older than the
+    /// age limit).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The encoded bytes of the frames in the log.
+    pub fn bytes(&self) -> usize {
+        lock(&self.shared).bytes
+    }
+
+    /// The id of the newest frame, even if trimmed away.
+    pub fn last_id(&self) -> Option<ByteStr> {
+        lock(&self.shared).last_id.clone()
+    }
+
+    /// Readers that fell out of the log and were sent the reset event.
+    pub fn lagged(&self) -> u64 {
+        lock(&self.shared).lagged
+    }
+}
+
+impl State {
+    fn end(&self) -> u64 {
+        self.first + self.entries.len() as u64
+    }
+
+    /// Drops the oldest entries while the log is over a limit; while
+    /// `readers` read it, the newest entry stays whatever its size (or a
+    /// limit of 0 events), so that it reaches them: the memory held is then
+    /// the limits plus one event.
+    fn trim(&mut self, readers: usize) {
+        let limits = self.limits;
+        let expired = |entry: &Entry| {
+            limits
+                .max_age
+                .is_some_and(|age| entry.published.elapsed() >= age)
+        };
+        let keep = usize::from(readers > 0);
+        while let Some(oldest) = self.entries.front() {
+            let over = self.entries.len() > limits.events || self.bytes > limits.bytes;
+            let newest_kept = self.entries.len() <= keep;
+            if (!over || newest_kept) && !expired(oldest) {
+                break;
+            }
+            self.bytes -= oldest.len();
+            self.entries.pop_front();
+            self.first += 1;
+        }
+    }
+
+    /// The position of the frame with id `id`.
+    fn position(&self, id: &str) -> Option<u64> {
+        let is = |entry: &Entry| entry.id.as_deref() == Some(id);
+        // Ids the hub gave count from 1 with the positions, while no
+        // publisher chose its own: try that arithmetic first, then scan
+        // from the newest.
+        if let Some(at) = id.parse::<u64>().ok().and_then(|n| n.checked_sub(1)) {
+            let i = at
+                .checked_sub(self.first)
+                .and_then(|i| usize::try_from(i).ok());
+            if i.and_then(|i| self.entries.get(i)).is_some_and(is) {
+                return Some(at);
+            }
+        }
+        let i = self.entries.iter().rposition(is)?;
+        Some(self.first + i as u64)
+    }
+}
+
+/// One subscriber's position in a [`FrameLog`]: what its subscription reads
+/// after its replay. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Reader {
+    shared: Arc<Shared>,
+    /// The position of the next entry to read.
+    next: u64,
+    /// The waker registered with the log, to register only once per wait.
+    waker: Option<Waker>,
+}
+
+/// What a reader read.
+pub(crate) enum Read {
+    /// Whole frames, joined.
+    Frames(EncodedFrame),
+    /// The reset event with this id: the log lost what this reader was
+    /// owed (it fell behind, or the backend said so).
+    Reset(Option<ByteStr>),
+}
+
+impl Reader {
+    /// The next frames (joined up to [`BATCH_BYTES`]) or reset, or
+    /// `Pending` with the task registered for the next push.
+    pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Read> {
+        let mut state = lock(&self.shared);
+        if self.next < state.first {
+            // Fell out of the log (invariant 2).
+            self.next = state.end();
+            self.waker = None;
+            state.lagged += 1;
+            return Poll::Ready(Read::Reset(state.last_id.clone()));
+        }
+        let start = usize::try_from(self.next - state.first).unwrap_or(usize::MAX);
+        let mut ready = state.entries.range(start.min(state.entries.len())..);
+        let Some(first) = ready.next() else {
+            // `self.waker` is set while this reader's waker waits in the log
+            // (a push takes them all): a second poll of the same task adds
+            // nothing, so waiting costs O(1) per reader.
+            if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                state.waiters.push(cx.waker().clone());
+                self.waker = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
+        };
+        self.waker = None;
+        let first = match &first.what {
+            What::Reset(last_id) => {
+                self.next += 1;
+                return Poll::Ready(Read::Reset(last_id.clone()));
+            }
+            What::Frame(frame) => frame.clone(),
+        };
+        let mut room = BATCH_BYTES.saturating_sub(first.len());
+        let mut more = Vec::new();
+        for entry in ready {
+            match &entry.what {
+                What::Frame(frame) if frame.len() <= room => {
+                    room -= frame.len();
+                    more.push(frame.clone());
+                }
+                _ => break,
+            }
+        }
+        self.next += 1 + more.len() as u64;
+        drop(state);
+        if more.is_empty() {
+            return Poll::Ready(Read::Frames(first));
+        }
+        more.insert(0, first);
+        Poll::Ready(Read::Frames(EncodedFrame::concat(&more)))
+    }
+
+    /// The entries between this reader and the newest: its backlog.
+    pub fn behind(&self) -> u64 {
+        lock(&self.shared).end().saturating_sub(self.next)
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.shared.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,85 @@
+//! [`Subscription`]: what a subscriber receives, the replay and then its
+//! [`Reader`]'s position in the channel's log, as a stream of frames.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use sse_codec::{ByteStr, EncodedFrame, Event};
+
+use crate::backend::Replay;
+use crate::log::{Read, Reader};
+
+/// A subscriber's stream: the frames to replay, then the live ones.
+///
+/// A [`Stream`] of [`EncodedFrame`]s that the framework adapters take as
+/// their event stream (`sse_axum::Sse::new(subscription)`). It never ends;
+/// dropping it unsubscribes. A subscriber that falls further behind than the
+/// channel's history gets the reset event in its stream, then the newest
+/// events.
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct Subscription {
+    replay: std::vec::IntoIter<EncodedFrame>,
+    reader: Reader,
+    /// The hub's reset event.
+    reset: Arc<Event>,
+}
+
+impl Subscription {
+    pub(crate) fn new(replay: Replay, reader: Reader, reset: Arc<Event>) -> Self {
+        let replay = match replay {
+            Replay::Missed(frames) => frames,
+            Replay::Reset { last_id } => vec![reset_frame(&reset, last_id)],
+        };
+        Subscription {
+            replay: replay.into_iter(),
+            reader,
+            reset,
+        }
+    }
+
+    /// The frames still to replay, and the entries of the channel's log
+    /// after this subscriber's position.
+    pub fn backlog(&self) -> (usize, u64) {
+        (self.replay.len(), self.reader.behind())
+    }
+}
+
+/// `reset` with `last_id` as its id (empty when `None`), encoded.
+fn reset_frame(reset: &Event, last_id: Option<ByteStr>) -> EncodedFrame {
+    let reset = reset.clone().into_builder().id(last_id.unwrap_or_default());
+    EncodedFrame::from(reset.build().expect("an id from the backend is a valid id"))
+}
+
+/// Replayed frames are joined into one chunk of up to this many bytes, as
+/// the log joins the frames ready for a reader.
+const BATCH_BYTES: usize = 16 * 1024;
+
+impl Stream for Subscription {
+    type Item = EncodedFrame;
+
+    /// The next frame, or several ready frames joined into one value (whole
+    /// frames, in order).
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedFrame>> {
+        let this = &mut *self;
+        if let Some(first) = this.replay.next() {
+            let mut room = BATCH_BYTES.saturating_sub(first.len());
+            let mut frames = vec![first];
+            while let Some(next) = this.replay.as_slice().first().filter(|f| f.len() <= room) {
+                room -= next.len();
+                frames.push(next.clone());
+                this.replay.next();
+            }
+            return Poll::Ready(Some(EncodedFrame::concat(&frames)));
+        }
+        match this.reader.poll_read(cx) {
+            Poll::Ready(Read::Frames(frames)) => Poll::Ready(Some(frames)),
+            Poll::Ready(Read::Reset(last_id)) => {
+                Poll::Ready(Some(reset_frame(&this.reset, last_id)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
