@@ -21,6 +21,15 @@
 //! 4. A reset entry (a backend found that frames owed to its subscribers
 //!    are lost) is read like a frame, and rendered by the subscription with
 //!    the hub's reset event.
+//! 5. Entries are grouped into *segments* of consecutive frames, up to
+//!    [`SEGMENT_BYTES`] (a reset is a segment of its own). A read never
+//!    crosses a segment's end. A reader at the start of a closed segment
+//!    takes the whole segment as one chunk, joined once by the first such
+//!    reader and shared by all the others (no copy per subscriber); a
+//!    reader in the middle of a segment, or in the one still filling, gets
+//!    its range joined for it. Readers that fall behind in a burst read
+//!    whole segments; readers that keep up read a few frames at a time.
+//!    Joined segments cost at most the history's bytes once more.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,10 +69,11 @@ impl Default for HistoryLimits {
     }
 }
 
-/// Frames waiting for a reader are joined into one chunk of up to this many
-/// bytes (a copy, which costs less than a chunk per frame in the HTTP
-/// layer). Only frames already in the log are joined: no latency is added.
-const BATCH_BYTES: usize = 16 * 1024;
+/// The most bytes of frames in one segment (invariant 5), and so in one
+/// chunk a reader takes: fewer, larger chunks cost less in the HTTP layer
+/// and the kernel than one chunk per frame. Only frames already in the log
+/// are joined: no latency is added.
+pub(crate) const SEGMENT_BYTES: usize = 64 * 1024;
 
 /// The recent frames of one channel, in order and bounded, read by every
 /// subscriber at its own position: what a [`Backend`](crate::Backend)
@@ -104,6 +114,9 @@ struct State {
     first: u64,
     /// The encoded bytes of the frames in `entries`.
     bytes: usize,
+    /// The segments of `entries`, oldest first (invariant 5); the first may
+    /// start before `first` (partly trimmed).
+    segments: VecDeque<Segment>,
     /// The id of the newest frame, even once trimmed away: what a reset
     /// carries.
     last_id: Option<ByteStr>,
@@ -128,7 +141,30 @@ enum What {
     Reset(Option<ByteStr>),
 }
 
+/// Consecutive entries read as one chunk (invariant 5).
+#[derive(Debug)]
+struct Segment {
+    /// The position of its first entry.
+    start: u64,
+    /// The position after its last entry.
+    end: u64,
+    /// The encoded bytes of its frames.
+    bytes: usize,
+    /// No entry will be added to it.
+    closed: bool,
+    /// All its frames as one chunk, made by the first reader that reads it
+    /// whole once it is closed.
+    joined: Option<EncodedFrame>,
+}
+
 impl Entry {
+    fn frame(&self) -> Option<EncodedFrame> {
+        match &self.what {
+            What::Frame(frame) => Some(frame.clone()),
+            What::Reset(_) => None,
+        }
+    }
+
     fn len(&self) -> usize {
         match &self.what {
             What::Frame(frame) => frame.len(),
@@ -153,6 +189,7 @@ impl FrameLog {
                     entries: VecDeque::new(),
                     first: 0,
                     bytes: 0,
+                    segments: VecDeque::new(),
                     last_id: None,
                     waiters: Vec::new(),
                     lagged: 0,
@@ -186,6 +223,7 @@ impl FrameLog {
                 what,
             };
             state.bytes += entry.len();
+            state.segment(&entry);
             state.entries.push_back(entry);
             state.last_id = last_id;
             state.trim(self.readers());
@@ -297,6 +335,32 @@ impl State {
             self.entries.pop_front();
             self.first += 1;
         }
+        while self.segments.front().is_some_and(|s| s.end <= self.first) {
+            self.segments.pop_front();
+        }
+    }
+
+    /// Adds `entry`, about to be pushed, to the segment still filling or to
+    /// a new one (invariant 5).
+    fn segment(&mut self, entry: &Entry) {
+        let at = self.end();
+        let len = entry.len();
+        let is_frame = matches!(entry.what, What::Frame(_));
+        if let Some(open) = self.segments.back_mut().filter(|s| !s.closed) {
+            if is_frame && open.bytes + len <= SEGMENT_BYTES {
+                open.end += 1;
+                open.bytes += len;
+                return;
+            }
+            open.closed = true;
+        }
+        self.segments.push_back(Segment {
+            start: at,
+            end: at + 1,
+            bytes: len,
+            closed: !is_frame,
+            joined: None,
+        });
     }
 
     /// The position of the frame with id `id`.
@@ -339,7 +403,7 @@ pub(crate) enum Read {
 }
 
 impl Reader {
-    /// The next frames (joined up to [`BATCH_BYTES`]) or reset, or
+    /// The next frames (up to the end of a segment, invariant 5) or reset, or
     /// `Pending` with the task registered for the next push.
     pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Read> {
         let mut state = lock(&self.shared);
@@ -350,9 +414,7 @@ impl Reader {
             state.lagged += 1;
             return Poll::Ready(Read::Reset(state.last_id.clone()));
         }
-        let start = usize::try_from(self.next - state.first).unwrap_or(usize::MAX);
-        let mut ready = state.entries.range(start.min(state.entries.len())..);
-        let Some(first) = ready.next() else {
+        if self.next >= state.end() {
             // `self.waker` is set while this reader's waker waits in the log
             // (a push takes them all): a second poll of the same task adds
             // nothing, so waiting costs O(1) per reader.
@@ -361,33 +423,47 @@ impl Reader {
                 self.waker = Some(cx.waker().clone());
             }
             return Poll::Pending;
-        };
+        }
         self.waker = None;
-        let first = match &first.what {
+        let state = &mut *state;
+        let next = self.next;
+        let segment = state
+            .segments
+            .iter_mut()
+            .rev()
+            .find(|s| s.start <= next)
+            .expect("every entry is in a segment");
+        let index = |at: u64| usize::try_from(at - state.first).expect("within the log");
+        let mut entries = state.entries.range(index(next)..index(segment.end));
+        let first = entries.next().expect("the segment holds the next entry");
+        let frame = match &first.what {
             What::Reset(last_id) => {
                 self.next += 1;
                 return Poll::Ready(Read::Reset(last_id.clone()));
             }
-            What::Frame(frame) => frame.clone(),
+            What::Frame(frame) => frame,
         };
-        let mut room = BATCH_BYTES.saturating_sub(first.len());
-        let mut more = Vec::new();
-        for entry in ready {
-            match &entry.what {
-                What::Frame(frame) if frame.len() <= room => {
-                    room -= frame.len();
-                    more.push(frame.clone());
-                }
-                _ => break,
-            }
-        }
-        self.next += 1 + more.len() as u64;
-        drop(state);
-        if more.is_empty() {
-            return Poll::Ready(Read::Frames(first));
-        }
-        more.insert(0, first);
-        Poll::Ready(Read::Frames(EncodedFrame::concat(&more)))
+        let chunk = if segment.end == next + 1 {
+            frame.clone()
+        } else if segment.closed && segment.start == next {
+            // Joined once, shared by every reader that starts here.
+            let joined = segment.joined.get_or_insert_with(|| {
+                let frames: Vec<EncodedFrame> = state
+                    .entries
+                    .range(index(next)..index(segment.end))
+                    .filter_map(Entry::frame)
+                    .collect();
+                EncodedFrame::concat(&frames)
+            });
+            joined.clone()
+        } else {
+            let frames: Vec<EncodedFrame> = std::iter::once(frame.clone())
+                .chain(entries.filter_map(Entry::frame))
+                .collect();
+            EncodedFrame::concat(&frames)
+        };
+        self.next = segment.end;
+        Poll::Ready(Read::Frames(chunk))
     }
 
     /// The entries between this reader and the newest: its backlog.

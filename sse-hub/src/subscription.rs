@@ -9,7 +9,7 @@ use futures_core::Stream;
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
 use crate::backend::Replay;
-use crate::log::{Read, Reader};
+use crate::log::{Read, Reader, SEGMENT_BYTES};
 
 /// A subscriber's stream: the frames to replay, then the live ones.
 ///
@@ -53,10 +53,6 @@ fn reset_frame(reset: &Event, last_id: Option<ByteStr>) -> EncodedFrame {
     EncodedFrame::from(reset.build().expect("an id from the backend is a valid id"))
 }
 
-/// Replayed frames are joined into one chunk of up to this many bytes, as
-/// the log joins the frames ready for a reader.
-const BATCH_BYTES: usize = 16 * 1024;
-
 impl Stream for Subscription {
     type Item = EncodedFrame;
 
@@ -65,7 +61,8 @@ impl Stream for Subscription {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedFrame>> {
         let this = &mut *self;
         if let Some(first) = this.replay.next() {
-            let mut room = BATCH_BYTES.saturating_sub(first.len());
+            // Joined into chunks of up to a log segment's size.
+            let mut room = SEGMENT_BYTES.saturating_sub(first.len());
             let mut frames = vec![first];
             while let Some(next) = this.replay.as_slice().first().filter(|f| f.len() <= room) {
                 room -= next.len();

@@ -311,28 +311,36 @@ fn ready_frames_are_joined_into_chunks_of_whole_events() {
         .history_events(10_000)
         .history_bytes(usize::MAX)
         .build();
-    publish_n(&hub, "c", 1..=1000);
-    hub.publish("c", Event::new("y".repeat(20_000)))
+    publish_n(&hub, "c", 1..=5000);
+    hub.publish("c", Event::new("y".repeat(80_000)))
         .ready()
         .unwrap();
-    publish_n(&hub, "c", 1002..=1003);
+    publish_n(&hub, "c", 5002..=5003);
     let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
+    let Ok(mut other) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
     let mut events = Vec::new();
-    let mut chunks = 0;
+    let mut shared = Vec::new();
     while let Some(Some(chunk)) = sub.next().now_or_never() {
         let in_chunk = decode_all(&chunk);
-        // Joined chunks stay within 16 KiB; a large event goes alone.
-        assert!(chunk.len() <= 16 * 1024 || in_chunk.len() == 1);
+        // Joined chunks stay within 64 KiB; a large event goes alone.
+        assert!(chunk.len() <= 64 * 1024 || in_chunk.len() == 1);
+        let twin = other.next().now_or_never().unwrap().unwrap();
+        assert_eq!(twin, chunk);
+        shared.push(twin.as_bytes().as_ptr() == chunk.as_bytes().as_ptr());
         events.extend(in_chunk);
-        chunks += 1;
     }
-    assert_eq!(events.len(), 1003);
+    // Two subscribers at the same place read the same shared bytes: a chunk
+    // is joined once, not once per subscriber; all but the last (the part
+    // of the log still filling, joined for each reader).
+    let chunks = shared.len();
+    assert_eq!(shared[..chunks - 1], vec![true; chunks - 1]);
+    assert_eq!(events.len(), 5003);
     let ids: Vec<u64> = events
         .iter()
         .map(|e| e.id().unwrap().parse().unwrap())
         .collect();
-    assert_eq!(ids, (1..=1003).collect::<Vec<_>>());
-    assert!(chunks < 10, "{chunks} chunks for 1003 events");
+    assert_eq!(ids, (1..=5003).collect::<Vec<_>>());
+    assert!(chunks < 10, "{chunks} chunks for 5003 events");
 }
 
 #[test]
