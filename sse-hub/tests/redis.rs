@@ -530,3 +530,35 @@ async fn events_with_their_own_id_are_refused_and_frames_are_encoded_once() {
     expected.extend_from_slice(&sse_codec::EncodedFrame::from(&event).into_bytes());
     assert_eq!(chunk.as_bytes(), &expected[..]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_listens_to_a_channel_only_while_it_has_subscribers() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let [a] = instances::<1>(&redis).await;
+    let listeners = || {
+        let out = redis.cli(&["PUBSUB", "NUMSUB", "sse:live:c"]);
+        out.lines().nth(1).unwrap().trim().parse::<u64>().unwrap()
+    };
+    assert_eq!(listeners(), 0);
+    let first = a.subscribe("c", None).await.unwrap();
+    let second = a.subscribe("c", None).await.unwrap();
+    assert_eq!(listeners(), 1, "one pub/sub subscription per instance");
+    drop(first);
+    assert_eq!(a.prune(), 0, "a subscriber is left");
+    drop(second);
+    assert_eq!(a.prune(), 1);
+    let start = Instant::now();
+    while listeners() != 0 {
+        assert!(start.elapsed() < Duration::from_secs(5), "still subscribed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And it comes back with the next subscriber.
+    let mut again = a.subscribe("c", None).await.unwrap();
+    let id = publish(&a, "c", "back").await;
+    assert_eq!(
+        read_n(&mut again, 1).await,
+        [("message".into(), id, "back".into())]
+    );
+}
