@@ -74,7 +74,10 @@ use http::header::HeaderValue;
 use http::request::Parts;
 use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
 
-pub use sse_codec::{EncodedFrame, Event, EventBuilder, Frame, InvalidField, KeepAlive};
+mod event;
+
+pub use crate::event::{Event, EventBuilder, EventDataWriter, KeepAlive};
+pub use sse_codec::{EncodedFrame, Frame, InvalidField};
 
 /// An SSE response: a stream of events sent as `text/event-stream`.
 ///
@@ -110,7 +113,7 @@ impl<S> Sse<S> {
     /// an event.
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Self {
         Sse {
-            chunks: self.chunks.keep_alive(keep_alive),
+            chunks: self.chunks.keep_alive(keep_alive.0),
         }
     }
 

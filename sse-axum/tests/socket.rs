@@ -70,7 +70,7 @@ async fn http2_with_prior_knowledge() {
         .unwrap();
     assert_eq!(response.version(), http::Version::HTTP_2);
     assert!(response.headers().get("connection").is_none());
-    let events: Vec<Event> = test_support::events(response)
+    let events: Vec<sse_codec::Event> = test_support::events(response)
         .map(Result::unwrap)
         .collect()
         .await;

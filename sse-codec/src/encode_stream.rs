@@ -68,6 +68,13 @@ impl KeepAlive {
         self
     }
 
+    /// Sends `frame` as the keep-alive instead of a comment (an event a page
+    /// listens to, to tell a live connection from a dead one).
+    pub fn frame(mut self, frame: EncodedFrame) -> Self {
+        self.comment = frame.into_bytes();
+        self
+    }
+
     /// The interval of silence after which the keep-alive is sent.
     pub fn interval_duration(&self) -> Duration {
         self.interval
@@ -95,6 +102,10 @@ pub enum Outgoing {
     Frame(Frame),
     /// A frame already encoded.
     Encoded(EncodedFrame),
+    /// Nothing more: the stream ends here, cleanly. What a
+    /// [`FrameworkEvent`](crate::FrameworkEvent) with an invalid field
+    /// becomes, since its setters could not report it.
+    End,
 }
 
 impl From<Event> for Outgoing {
@@ -141,7 +152,7 @@ macro_rules! infallible_outgoing {
     )*};
 }
 
-infallible_outgoing!(Event, Frame, EncodedFrame, Outgoing);
+infallible_outgoing!(Event, Frame, EncodedFrame, Outgoing, crate::FrameworkEvent);
 
 impl<T: Into<Outgoing>, E> IntoOutgoing for Result<T, E> {
     type Error = E;
@@ -297,6 +308,10 @@ where
                     timer.as_mut().reset(Instant::now() + keep_alive.interval);
                 }
                 let chunk = match item {
+                    Outgoing::End => {
+                        *this.done = true;
+                        return Poll::Ready(None);
+                    }
                     Outgoing::Encoded(frame) => frame.into_bytes(),
                     Outgoing::Frame(Frame::Event(event)) if worth_sharing(&event) => {
                         let mut encoded = event.to_buf();

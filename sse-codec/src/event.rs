@@ -205,6 +205,12 @@ pub struct EventBuilder {
 }
 
 impl EventBuilder {
+    /// The first invalid field set so far, which [`build`](Self::build)
+    /// will return.
+    pub fn error(&self) -> Option<&InvalidField> {
+        self.inner.as_ref().err()
+    }
+
     /// Sets the data. Line breaks (CR, LF, CRLF) become separate `data:`
     /// lines on the wire and are stored as LF. Data is never invalid.
     pub fn data(mut self, data: impl Into<ByteStr>) -> Self {

@@ -133,6 +133,8 @@ mod encode;
 mod encode_stream;
 mod error;
 mod event;
+#[cfg(feature = "stream")]
+mod framework_event;
 mod parse;
 #[allow(unsafe_code)]
 mod str;
@@ -147,6 +149,9 @@ pub use crate::encode_stream::{
 };
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
+#[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
+pub use crate::framework_event::FrameworkEvent;
 pub use crate::str::ByteStr;
 pub use crate::stream::EventStream;
 
