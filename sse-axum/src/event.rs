@@ -41,7 +41,7 @@ impl Event {
     /// Builds an event with checked setters and a `Result` at the end; see
     /// [`sse_codec::EventBuilder`].
     pub fn builder() -> EventBuilder {
-        EventBuilder(sse_codec::Event::builder())
+        EventBuilder::new()
     }
 
     /// Sets the data (`data:` lines). Line breaks (CR, LF, CRLF) become
@@ -164,48 +164,8 @@ impl fmt::Write for EventDataWriter {
 }
 
 /// Builds an [`Event`], checking each field as it is set, with the first
-/// invalid one returned by [`build`](Self::build); see
-/// [`sse_codec::EventBuilder`].
-#[derive(Debug)]
-#[must_use = "an EventBuilder does nothing until `build` is called"]
-pub struct EventBuilder(sse_codec::EventBuilder);
-
-impl EventBuilder {
-    /// Sets the data; see [`sse_codec::EventBuilder::data`].
-    pub fn data(self, data: impl Into<ByteStr>) -> Self {
-        EventBuilder(self.0.data(data))
-    }
-
-    /// Sets the data to `value` serialized as JSON; see
-    /// [`sse_codec::EventBuilder::json_data`].
-    pub fn json_data<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
-        EventBuilder(self.0.json_data(value))
-    }
-
-    /// Sets the event type; see [`sse_codec::EventBuilder::event_type`].
-    pub fn event_type(self, event_type: impl Into<ByteStr>) -> Self {
-        EventBuilder(self.0.event_type(event_type))
-    }
-
-    /// Sets the id; see [`sse_codec::EventBuilder::id`].
-    pub fn id(self, id: impl Into<ByteStr>) -> Self {
-        EventBuilder(self.0.id(id))
-    }
-
-    /// Sets the reconnection time; see [`sse_codec::EventBuilder::retry`].
-    pub fn retry(self, retry: Duration) -> Self {
-        EventBuilder(self.0.retry(retry))
-    }
-
-    /// The event.
-    ///
-    /// # Errors
-    ///
-    /// The first invalid field set.
-    pub fn build(self) -> Result<Event, InvalidField> {
-        self.0.build().map(Event::from)
-    }
-}
+/// invalid one returned by `build`; see [`sse_codec::EventBuilder`].
+pub type EventBuilder = sse_codec::FrameworkEventBuilder<Event>;
 
 /// When and what to send to keep an idle response's connection open, as
 /// `axum::response::sse::KeepAlive`: an empty comment every 15 seconds of

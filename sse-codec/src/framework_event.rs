@@ -170,3 +170,84 @@ impl From<FrameworkEvent> for Outgoing {
         Outgoing::Encoded(EncodedFrame::concat(&frames))
     }
 }
+
+/// Builds a framework adapter's event type `E` with checked setters and a
+/// `Result` at the end, as [`EventBuilder`] builds an [`Event`]: what
+/// `sse_axum::Event::builder()` and `sse_warp::Event::builder()` return.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{Event, FrameworkEventBuilder};
+///
+/// let builder: FrameworkEventBuilder<Event> = FrameworkEventBuilder::new();
+/// let event = builder.event_type("tick").id("1").data("x").build()?;
+/// assert_eq!(event.data(), "x");
+/// # Ok::<(), sse_codec::InvalidField>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a FrameworkEventBuilder does nothing until `build` is called"]
+pub struct FrameworkEventBuilder<E> {
+    builder: EventBuilder,
+    built: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E: From<Event>> Default for FrameworkEventBuilder<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: From<Event>> FrameworkEventBuilder<E> {
+    /// A builder of an event with empty data.
+    pub fn new() -> Self {
+        FrameworkEventBuilder {
+            builder: Event::builder(),
+            built: std::marker::PhantomData,
+        }
+    }
+
+    fn map(self, f: impl FnOnce(EventBuilder) -> EventBuilder) -> Self {
+        FrameworkEventBuilder {
+            builder: f(self.builder),
+            built: std::marker::PhantomData,
+        }
+    }
+
+    /// Sets the data; see [`EventBuilder::data`].
+    pub fn data(self, data: impl Into<ByteStr>) -> Self {
+        self.map(|b| b.data(data))
+    }
+
+    /// Sets the data to `value` serialized as JSON; see
+    /// [`EventBuilder::json_data`].
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    pub fn json_data<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        self.map(|b| b.json_data(value))
+    }
+
+    /// Sets the event type; see [`EventBuilder::event_type`].
+    pub fn event_type(self, event_type: impl Into<ByteStr>) -> Self {
+        self.map(|b| b.event_type(event_type))
+    }
+
+    /// Sets the id; see [`EventBuilder::id`].
+    pub fn id(self, id: impl Into<ByteStr>) -> Self {
+        self.map(|b| b.id(id))
+    }
+
+    /// Sets the reconnection time; see [`EventBuilder::retry`].
+    pub fn retry(self, retry: Duration) -> Self {
+        self.map(|b| b.retry(retry))
+    }
+
+    /// The event.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid field set.
+    pub fn build(self) -> Result<E, InvalidField> {
+        self.builder.build().map(E::from)
+    }
+}

@@ -151,7 +151,7 @@ pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-pub use crate::framework_event::FrameworkEvent;
+pub use crate::framework_event::{FrameworkEvent, FrameworkEventBuilder};
 pub use crate::str::ByteStr;
 pub use crate::stream::EventStream;
 

@@ -34,6 +34,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 use std::convert::Infallible;
+use std::str::FromStr;
 
 use futures_core::Stream;
 use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
@@ -42,7 +43,10 @@ use warp::http::header::HeaderValue;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-pub use sse_codec::{EncodedFrame, Event, EventBuilder, Frame, InvalidField, KeepAlive};
+mod event;
+
+pub use crate::event::{keep_alive, Event, EventBuilder, KeepAlive, KeepAliveStream};
+pub use sse_codec::{EncodedFrame, Frame, InvalidField};
 
 /// An SSE reply: a stream of events sent as `text/event-stream`.
 ///
@@ -66,9 +70,40 @@ pub struct SseReply<S> {
 /// let reply = sse_warp::reply(stream::iter([Event::new("hello")]));
 /// # let _ = reply;
 /// ```
-pub fn reply<S>(stream: S) -> SseReply<S> {
-    SseReply {
-        chunks: EncodeStream::new(stream),
+pub fn reply<S: IntoEventStream>(stream: S) -> SseReply<S::Stream> {
+    let (events, keep_alive) = stream.into_event_stream();
+    let reply = SseReply {
+        chunks: EncodeStream::new(events),
+    };
+    match keep_alive {
+        Some(keep_alive) => reply.keep_alive(keep_alive),
+        None => reply,
+    }
+}
+
+/// What [`reply`] takes: a stream of events (or frames, or `Result`s of
+/// either), or one with its keep-alive from [`KeepAlive::stream`].
+pub trait IntoEventStream {
+    /// The stream of events.
+    type Stream;
+
+    /// The stream, and its keep-alive if it has one.
+    fn into_event_stream(self) -> (Self::Stream, Option<KeepAlive>);
+}
+
+impl<S: Stream> IntoEventStream for S {
+    type Stream = S;
+
+    fn into_event_stream(self) -> (S, Option<KeepAlive>) {
+        (self, None)
+    }
+}
+
+impl<S: Stream> IntoEventStream for KeepAliveStream<S> {
+    type Stream = S;
+
+    fn into_event_stream(self) -> (S, Option<KeepAlive>) {
+        (self.events, Some(self.keep_alive))
     }
 }
 
@@ -77,7 +112,7 @@ impl<S> SseReply<S> {
     /// an event.
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Self {
         SseReply {
-            chunks: self.chunks.keep_alive(keep_alive),
+            chunks: self.chunks.keep_alive(keep_alive.0),
         }
     }
 
@@ -107,21 +142,27 @@ where
     }
 }
 
-/// Extracts the `Last-Event-ID` header a reconnecting client sends (the
-/// counterpart of `warp::sse::last_event_id`).
+/// Extracts the `Last-Event-ID` header a reconnecting client sends, parsed
+/// as a `T` (the counterpart of `warp::sse::last_event_id::<T>()`; a
+/// `String` takes any id).
 ///
-/// `None` when the header is absent, empty, not UTF-8 or contains NUL: this
-/// filter never rejects.
+/// `None` when the header is absent, empty, not UTF-8, contains NUL, or does
+/// not parse as a `T`: this filter never rejects (warp's rejects a header
+/// that does not parse, and the request fails).
 ///
 /// # Examples
 ///
 /// ```
 /// use warp::Filter;
 ///
-/// let route = sse_warp::last_event_id().map(|last: Option<String>| format!("{last:?}"));
-/// # let _ = route;
+/// let route = sse_warp::last_event_id::<u64>().map(|last: Option<u64>| format!("{last:?}"));
+/// let any = sse_warp::last_event_id().map(|last: Option<String>| format!("{last:?}"));
+/// # let _ = (route, any);
 /// ```
-pub fn last_event_id() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Copy {
+pub fn last_event_id<T>() -> impl Filter<Extract = (Option<T>,), Error = Infallible> + Copy
+where
+    T: FromStr + Send + Sync + 'static,
+{
     warp::header::value(sse_codec::LAST_EVENT_ID)
         .map(Some)
         .or(warp::any().map(|| None))
@@ -130,7 +171,7 @@ pub fn last_event_id() -> impl Filter<Extract = (Option<String>,), Error = Infal
             value
                 .as_ref()
                 .and_then(|v| sse_codec::parse_last_event_id(v.as_bytes()))
-                .map(str::to_owned)
+                .and_then(|id| id.parse().ok())
         })
 }
 
@@ -149,7 +190,7 @@ pub fn last_event_id() -> impl Filter<Extract = (Option<String>,), Error = Infal
 pub fn last_event_id_or_query(
 ) -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Copy {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    last_event_id()
+    last_event_id::<String>()
         .and(query)
         .map(|header: Option<String>, query: String| {
             header.or_else(|| sse_codec::last_event_id_from_query(&query).map(str::to_owned))

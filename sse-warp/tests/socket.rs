@@ -60,7 +60,7 @@ async fn http2_with_prior_knowledge() {
         .await
         .unwrap();
     assert_eq!(response.version(), warp::http::Version::HTTP_2);
-    let events: Vec<Event> = test_support::events(response)
+    let events: Vec<sse_codec::Event> = test_support::events(response)
         .map(Result::unwrap)
         .collect()
         .await;
