@@ -4,10 +4,12 @@
 //! The names mirror `axum::response::sse` ([`Sse`], [`KeepAlive`], [`Event`]),
 //! so switching is a change of `use`. What changes:
 //!
-//! - every event is checked when it is built: an id or event type that would
-//!   inject a field is an error, never a silently corrupted stream; data with
-//!   CR, LF or CRLF becomes several `data:` lines; an event with empty data is
-//!   still sent (a browser dispatches it);
+//! - [`Event`] is built as axum's is (`Event::default().event(..).data(..)`),
+//!   but no setter panics: an id or event type that would inject a field
+//!   makes the event invalid ([`Event::error`]) and the response ends cleanly
+//!   at it, never a corrupted stream; data with CR, LF or CRLF becomes
+//!   several `data:` lines; an event with empty data is still sent (a
+//!   browser dispatches it);
 //! - responses carry `Cache-Control: no-cache, no-transform` and
 //!   `X-Accel-Buffering: no`, so proxies and nginx pass events through at
 //!   once;

@@ -1,10 +1,11 @@
 //! Server-Sent Events replies for [warp](https://docs.rs/warp), encoded by
 //! the spec-exact [`sse_codec`].
 //!
-//! The names mirror `warp::sse` ([`reply`], [`last_event_id`]), so switching
-//! is a change of `use`. Unlike `warp::sse::Event`, an [`Event`] here cannot
-//! carry an event type or id that injects another field, splits data on CR,
-//! LF and CRLF, and is encoded once, without `format!`. The reply sets
+//! The names mirror `warp::sse` ([`reply`], [`last_event_id`],
+//! [`keep_alive`], [`Event`]), so switching is a change of `use`. Unlike
+//! `warp::sse::Event`, an [`Event`] here cannot carry an event type or id
+//! that injects another field (the reply ends cleanly at such an event),
+//! splits data on CR, LF and CRLF, and is encoded once, without `format!`. The reply sets
 //! `Cache-Control: no-cache, no-transform` and `X-Accel-Buffering: no`, sends
 //! each event as its own chunk, and ends cleanly at the first error of the
 //! event stream (map errors to events first, e.g. with an `error` event
