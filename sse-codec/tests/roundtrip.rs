@@ -185,6 +185,25 @@ proptest! {
         prop_assert_eq!(Frame::Event(decoded), expected);
     }
 
+    /// An encoded event read back with `EncodedFrame::from_wire` (what a
+    /// broadcaster receiving frames from another process does) is taken as
+    /// it is, with the same event; two frames, a frame cut short, or one
+    /// with bytes after it are refused.
+    #[test]
+    fn from_wire_takes_exactly_one_whole_frame(event in event(), cut in any::<Index>()) {
+        let wire = event.to_bytes();
+        let (frame, decoded) = sse_codec::EncodedFrame::from_wire(wire.clone()).unwrap();
+        prop_assert_eq!(frame.as_bytes(), &wire);
+        let expected = as_received(&[Frame::Event(event)]).pop().unwrap();
+        prop_assert_eq!(Frame::Event(decoded), expected);
+        let twice = [&wire[..], &wire[..]].concat();
+        prop_assert!(sse_codec::EncodedFrame::from_wire(twice.into()).is_err());
+        let short = wire.slice(..cut.index(wire.len()));
+        prop_assert!(sse_codec::EncodedFrame::from_wire(short).is_err());
+        let trailing = [&wire[..], b":"].concat();
+        prop_assert!(sse_codec::EncodedFrame::from_wire(trailing.into()).is_err());
+    }
+
     /// Any valid sequence of frames, encoded and decoded in any chunking,
     /// comes back as a browser would see it, with no frame nobody wrote.
     #[test]
