@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use sse_codec::{ByteStr, EncodedFrame, FrameworkEvent, IntoOutgoing, InvalidField, Outgoing};
+use sse_codec::{EncodedFrame, FrameworkEvent, Outgoing};
 
 /// A server-sent event, built as `axum::response::sse::Event` is:
 /// `Event::default().event("tick").id("1").data("…")`.
@@ -32,18 +32,9 @@ use sse_codec::{ByteStr, EncodedFrame, FrameworkEvent, IntoOutgoing, InvalidFiel
 #[must_use]
 pub struct Event(FrameworkEvent);
 
+sse_codec::framework_event_common!(Event);
+
 impl Event {
-    /// An event with `data`: the shortest way, `Event::new("hello")`.
-    pub fn new(data: impl Into<ByteStr>) -> Self {
-        Event(FrameworkEvent::default().data(data))
-    }
-
-    /// Builds an event with checked setters and a `Result` at the end; see
-    /// [`sse_codec::EventBuilder`].
-    pub fn builder() -> EventBuilder {
-        EventBuilder::new()
-    }
-
     /// Sets the data (`data:` lines). Line breaks (CR, LF, CRLF) become
     /// separate `data:` lines; empty data is sent as an event with empty
     /// data, which browsers dispatch.
@@ -94,32 +85,6 @@ impl Event {
             data: String::new(),
             written: false,
         }
-    }
-
-    /// The first invalid field set: the response ends at this event instead
-    /// of writing it.
-    pub fn error(&self) -> Option<&InvalidField> {
-        self.0.error()
-    }
-}
-
-impl From<sse_codec::Event> for Event {
-    fn from(event: sse_codec::Event) -> Self {
-        Event(FrameworkEvent::from(event))
-    }
-}
-
-impl From<Event> for Outgoing {
-    fn from(event: Event) -> Self {
-        Outgoing::from(event.0)
-    }
-}
-
-impl IntoOutgoing for Event {
-    type Error = std::convert::Infallible;
-
-    fn into_outgoing(self) -> Result<Outgoing, Self::Error> {
-        Ok(self.into())
     }
 }
 

@@ -15,6 +15,7 @@ use axum::Router;
 use futures_util::stream::{self, Stream};
 use http_body_util::BodyExt;
 use serde::Serialize;
+use test_support::dispatched;
 use tower::ServiceExt;
 
 #[derive(Serialize)]
@@ -93,21 +94,6 @@ async fn body(router: Router, path: &str) -> (String, axum::http::HeaderMap) {
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (String::from_utf8(bytes.to_vec()).unwrap(), headers)
-}
-
-/// What a browser's `EventSource` dispatches: `(type, data, lastEventId)`.
-fn dispatched(body: &str) -> Vec<(String, String, String)> {
-    let mut decoder = sse_codec::EventDecoder::new();
-    let mut input = bytes::Bytes::copy_from_slice(body.as_bytes());
-    let mut out = Vec::new();
-    while let Some(event) = decoder.decode_event(&mut input).unwrap() {
-        out.push((
-            event.event_type().to_owned(),
-            event.data().to_owned(),
-            decoder.last_event_id().unwrap_or_default().to_owned(),
-        ));
-    }
-    out
 }
 
 #[tokio::test]

@@ -251,3 +251,53 @@ impl<E: From<Event>> FrameworkEventBuilder<E> {
         self.builder.build().map(E::from)
     }
 }
+
+/// The parts of a framework adapter's `Event` newtype over
+/// [`FrameworkEvent`] that do not depend on the framework: `new`,
+/// `builder`, `error`, and the conversions (from a checked [`Event`], into
+/// [`Outgoing`]). Used by sse-axum and sse-warp; each writes its
+/// framework's setters itself.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! framework_event_common {
+    ($event:ident) => {
+        impl $event {
+            /// An event with `data`: the shortest way, `Event::new("hello")`.
+            pub fn new(data: impl Into<$crate::ByteStr>) -> Self {
+                $event($crate::FrameworkEvent::default().data(data))
+            }
+
+            /// Builds an event with checked setters and a `Result` at the
+            /// end; see [`sse_codec::EventBuilder`].
+            pub fn builder() -> $crate::FrameworkEventBuilder<$event> {
+                $crate::FrameworkEventBuilder::new()
+            }
+
+            /// The first invalid field set: the response ends at this event
+            /// instead of writing it.
+            pub fn error(&self) -> Option<&$crate::InvalidField> {
+                self.0.error()
+            }
+        }
+
+        impl From<$crate::Event> for $event {
+            fn from(event: $crate::Event) -> Self {
+                $event($crate::FrameworkEvent::from(event))
+            }
+        }
+
+        impl From<$event> for $crate::Outgoing {
+            fn from(event: $event) -> Self {
+                $crate::Outgoing::from(event.0)
+            }
+        }
+
+        impl $crate::IntoOutgoing for $event {
+            type Error = ::std::convert::Infallible;
+
+            fn into_outgoing(self) -> Result<$crate::Outgoing, Self::Error> {
+                Ok(self.into())
+            }
+        }
+    };
+}

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use sse_codec::{ByteStr, FrameworkEvent, IntoOutgoing, InvalidField, Outgoing};
+use sse_codec::FrameworkEvent;
 
 /// A server-sent event, built as `warp::sse::Event` is:
 /// `Event::default().event("tick").id("1").data("…")`.
@@ -31,18 +31,9 @@ use sse_codec::{ByteStr, FrameworkEvent, IntoOutgoing, InvalidField, Outgoing};
 #[must_use]
 pub struct Event(FrameworkEvent);
 
+sse_codec::framework_event_common!(Event);
+
 impl Event {
-    /// An event with `data`: the shortest way, `Event::new("hello")`.
-    pub fn new(data: impl Into<ByteStr>) -> Self {
-        Event(FrameworkEvent::default().data(data))
-    }
-
-    /// Builds an event with checked setters and a `Result` at the end; see
-    /// [`sse_codec::EventBuilder`].
-    pub fn builder() -> EventBuilder {
-        EventBuilder::new()
-    }
-
     /// Sets the data (`data:` lines, one per line of `data`).
     pub fn data<T: Into<String>>(self, data: T) -> Event {
         Event(self.0.data(data.into()))
@@ -79,37 +70,11 @@ impl Event {
     pub fn id<T: Into<String>>(self, id: T) -> Event {
         Event(self.0.id(id.into()))
     }
-
-    /// The first invalid field set: the reply ends at this event instead of
-    /// writing it.
-    pub fn error(&self) -> Option<&InvalidField> {
-        self.0.error()
-    }
 }
 
 /// Builds an [`Event`], checking each field as it is set, with the first
 /// invalid one returned by `build`; see [`sse_codec::EventBuilder`].
 pub type EventBuilder = sse_codec::FrameworkEventBuilder<Event>;
-
-impl From<sse_codec::Event> for Event {
-    fn from(event: sse_codec::Event) -> Self {
-        Event(FrameworkEvent::from(event))
-    }
-}
-
-impl From<Event> for Outgoing {
-    fn from(event: Event) -> Self {
-        Outgoing::from(event.0)
-    }
-}
-
-impl IntoOutgoing for Event {
-    type Error = std::convert::Infallible;
-
-    fn into_outgoing(self) -> Result<Outgoing, Self::Error> {
-        Ok(self.into())
-    }
-}
 
 /// The keep-alive of a reply, as `warp::sse::keep_alive()` configures it:
 /// an empty comment after 15 seconds of silence by default.

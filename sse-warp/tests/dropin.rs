@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
 use serde::Serialize;
+use test_support::dispatched;
 use warp::Filter;
 
 #[derive(Serialize)]
@@ -89,21 +90,6 @@ async fn get(
     }
     let response = request.reply(routes).await;
     String::from_utf8(response.body().to_vec()).unwrap()
-}
-
-/// What a browser's `EventSource` dispatches: `(type, data, lastEventId)`.
-fn dispatched(body: &str) -> Vec<(String, String, String)> {
-    let mut decoder = sse_codec::EventDecoder::new();
-    let mut input = bytes::Bytes::copy_from_slice(body.as_bytes());
-    let mut out = Vec::new();
-    while let Some(event) = decoder.decode_event(&mut input).unwrap() {
-        out.push((
-            event.event_type().to_owned(),
-            event.data().to_owned(),
-            decoder.last_event_id().unwrap_or_default().to_owned(),
-        ));
-    }
-    out
 }
 
 fn owned(events: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {

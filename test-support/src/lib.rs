@@ -173,3 +173,19 @@ pub fn assert_sse_headers(headers: &reqwest::header::HeaderMap) {
     assert!(headers.get("connection").is_none());
     assert!(headers.get("content-length").is_none());
 }
+
+/// What a browser's `EventSource` dispatches reading `body` (decoded by
+/// sse-codec): `(type, data, lastEventId)` per event.
+pub fn dispatched(body: &str) -> Vec<(String, String, String)> {
+    let mut decoder = sse_codec::EventDecoder::new();
+    let mut input = Bytes::copy_from_slice(body.as_bytes());
+    let mut out = Vec::new();
+    while let Some(event) = decoder.decode_event(&mut input).unwrap() {
+        out.push((
+            event.event_type().to_owned(),
+            event.data().to_owned(),
+            decoder.last_event_id().unwrap_or_default().to_owned(),
+        ));
+    }
+    out
+}
