@@ -144,15 +144,17 @@ fn strip_space(value: &[u8]) -> &[u8] {
 /// milliseconds). Anything else, including the empty value, is ignored.
 ///
 /// The spec puts no upper bound on the integer; a value past `u64::MAX`
-/// milliseconds saturates to it rather than being ignored.
+/// milliseconds is ignored, as Chromium ignores it (its `EventSourceParser`
+/// takes the value only if `ToUInt64Strict` succeeds), so that no single
+/// line can set a reconnection time no browser would use.
 #[inline]
 pub(crate) fn parse_retry(value: &[u8]) -> Option<Duration> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let ms = value.iter().fold(0u64, |n, d| {
-        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    });
+    let ms = value.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
     Some(Duration::from_millis(ms))
 }
 
@@ -238,8 +240,10 @@ mod tests {
         assert_eq!(parse_retry(b"1000x"), None);
         assert_eq!(parse_retry(b"-1"), None);
         assert_eq!(parse_retry(b"1.5"), None);
+        assert_eq!(parse_retry(b"99999999999999999999999"), None);
+        assert_eq!(parse_retry(b"18446744073709551616"), None);
         assert_eq!(
-            parse_retry(b"99999999999999999999999"),
+            parse_retry(b"18446744073709551615"),
             Some(Duration::from_millis(u64::MAX))
         );
     }

@@ -208,10 +208,16 @@ spec_cases! {
     /// A `retry` in a block without data still takes effect.
     retry_without_data_takes_effect: b"retry: 10\n\n" => [retry(10)], retry = 10;
 
-    /// Each valid `retry` is reported; an invalid one changes nothing.
-    retry_values: b"retry: -1\nretry: 1.5\nretry: 20\nretry:  30\ndata: x\n\nretry: 99999999999999999999999\n\n" => [
-        retry(20), ev("x").retry_ms(20), retry(u64::MAX),
-    ], retry = u64::MAX;
+    /// Each valid `retry` is reported; an invalid one changes nothing. A
+    /// value too large for a 64-bit integer is ignored, as Chromium's
+    /// `EventSourceParser` ignores it (`ToUInt64Strict` fails): it keeps
+    /// the reconnection time it had.
+    retry_values: b"retry: -1\nretry: 1.5\nretry: 20\nretry:  30\ndata: x\n\nretry: 99999999999999999999999\n\nretry: 18446744073709551616\n\n" => [
+        retry(20), ev("x").retry_ms(20),
+    ], retry = 20;
+
+    /// The largest value that fits is taken.
+    retry_largest: b"retry: 18446744073709551615\n\n" => [retry(u64::MAX)], retry = u64::MAX;
 
     /// The type `message` written out is the default type.
     explicit_message_type_is_default: b"event: message\ndata: x\n\n" => [ev("x")];
