@@ -221,7 +221,7 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventIdOrQuery {
         let Ok(LastEventId(header)) = LastEventId::from_request_parts(parts, state).await;
         let query = parts.uri.query().unwrap_or_default();
         Ok(LastEventIdOrQuery(header.or_else(|| {
-            sse_codec::last_event_id_from_query(query).map(str::to_owned)
+            sse_codec::last_event_id_from_query(query).map(std::borrow::Cow::into_owned)
         })))
     }
 }

@@ -146,3 +146,41 @@ async fn last_event_id_or_query_extractor() {
         "Some(\"4\")"
     );
 }
+
+/// The ids an `event-source-polyfill` reconnection sends in the query: the
+/// polyfill appends `lastEventId=` + `encodeURIComponent(id)`; here node
+/// runs that very expression, and the extractor must give the id back.
+#[tokio::test]
+async fn last_event_id_or_query_decodes_what_the_polyfill_sends() {
+    use sse_axum::LastEventIdOrQuery;
+    let Some(node) = test_support::servers::program_or_skip("node", "nodejs") else {
+        return;
+    };
+    let ids = [
+        "42",
+        "1764000000123456-7",
+        "a/b",
+        "x y",
+        "caf\u{e9} \u{1f600}",
+        "a+b",
+        "100%",
+        "?&=#",
+        "k:v;w",
+    ];
+    let script = format!(
+        "for (const id of {}) console.log(encodeURIComponent(id))",
+        serde_json::to_string(&ids).unwrap()
+    );
+    let output = std::process::Command::new(node).args(["-e", &script]).output().unwrap();
+    assert!(output.status.success());
+    let encoded = String::from_utf8(output.stdout).unwrap();
+    let app = Router::new().route(
+        "/",
+        get(|LastEventIdOrQuery(id): LastEventIdOrQuery| async move { id.unwrap_or_default() }),
+    );
+    for (id, encoded) in ids.iter().zip(encoded.lines()) {
+        let uri = format!("/?topic=a&lastEventId={encoded}");
+        let got = body_bytes(app.clone().oneshot(request(&uri)).await.unwrap()).await;
+        assert_eq!(got, *id, "sent as {encoded}");
+    }
+}

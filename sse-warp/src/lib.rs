@@ -194,6 +194,8 @@ pub fn last_event_id_or_query(
     last_event_id::<String>()
         .and(query)
         .map(|header: Option<String>, query: String| {
-            header.or_else(|| sse_codec::last_event_id_from_query(&query).map(str::to_owned))
+            header.or_else(|| {
+                sse_codec::last_event_id_from_query(&query).map(std::borrow::Cow::into_owned)
+            })
         })
 }

@@ -78,7 +78,9 @@ pub fn decode(input: &[u8], last_event_id: &str) -> (Vec<Frame>, String, Option<
             }
             "id" if !value.contains('\0') => id_buffer = value.to_owned(),
             // Chromium ignores a value that does not fit its integer.
-            "retry" if value.chars().all(|c| c.is_ascii_digit()) && value.parse::<u64>().is_ok() => {
+            "retry"
+                if value.chars().all(|c| c.is_ascii_digit()) && value.parse::<u64>().is_ok() =>
+            {
                 let ms = value.parse::<u64>().unwrap();
                 retry = Some(Duration::from_millis(ms));
                 block_retry = retry;
