@@ -193,10 +193,9 @@ pub const LAST_EVENT_ID_QUERY: &str = "lastEventId";
 /// ```
 pub fn last_event_id_from_query(query: &str) -> Option<std::borrow::Cow<'_, str>> {
     let (_, value) = query
-        .split('&')
+        .rsplit('&')
         .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, _)| *name == LAST_EVENT_ID_QUERY)
-        .last()?;
+        .find(|(name, _)| *name == LAST_EVENT_ID_QUERY)?;
     if !value.contains(['%', '+']) {
         return parse_last_event_id(value.as_bytes()).map(std::borrow::Cow::Borrowed);
     }
