@@ -171,7 +171,10 @@ async fn last_event_id_or_query_decodes_what_the_polyfill_sends() {
         "for (const id of {}) console.log(encodeURIComponent(id))",
         serde_json::to_string(&ids).unwrap()
     );
-    let output = std::process::Command::new(node).args(["-e", &script]).output().unwrap();
+    let output = std::process::Command::new(node)
+        .args(["-e", &script])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let encoded = String::from_utf8(output.stdout).unwrap();
     let app = Router::new().route(

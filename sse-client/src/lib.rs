@@ -6,8 +6,9 @@
 //!
 //! - the body is decoded by [`sse_codec`], exactly as a browser decodes it;
 //! - when the server ends the response, it waits the reconnection time
-//!   (3 s, or what the last `retry` field said) and reconnects, sending
-//!   `Last-Event-ID`;
+//!   (3 s, or what the last `retry` field said, but never less than
+//!   [`DEFAULT_MIN_RECONNECT_DELAY`], so no server can turn its clients into
+//!   a load generator) and reconnects, sending `Last-Event-ID`;
 //! - HTTP 204 No Content ends the stream for good (the server's way of
 //!   saying "stop");
 //! - a status other than 200 or a `Content-Type` other than
@@ -69,6 +70,15 @@ pub const DEFAULT_RETRY: Duration = Duration::from_secs(3);
 
 /// The longest wait between reconnection attempts while they keep failing.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The shortest wait between two connection attempts, whatever the server
+/// says: 500 ms, the floor Firefox applies to a `retry` field
+/// (`MIN_RECONNECTION_TIME_VALUE` in its `EventSource.cpp`). Chromium takes
+/// any `retry`, even 0, so a server that sends `retry: 0` and closes each
+/// stream makes every Chromium tab reconnect at once, again and again; this
+/// client reconnects at most twice a second. See
+/// [`EventSourceBuilder::min_reconnect_delay`].
+pub const DEFAULT_MIN_RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
 /// What the stream yields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +150,8 @@ pub struct EventSourceBuilder {
     last_event_id: Option<String>,
     retry: Duration,
     max_backoff: Duration,
+    min_reconnect_delay: Duration,
+    connect_timeout: Option<Duration>,
     max_reconnects: Option<u32>,
     max_event_size: Option<usize>,
     idle_timeout: Option<Duration>,
@@ -202,12 +214,30 @@ impl EventSourceBuilder {
     }
 
     /// Reconnects when nothing (not even a keep-alive comment) has arrived
-    /// for `timeout`: a peer that died without closing the connection, or a
-    /// proxy that holds it open, is otherwise waited for forever. Set it
+    /// for `timeout`, from sending the request on: a peer that accepts the
+    /// connection and never answers, one that died without closing it, or a
+    /// proxy that holds it open is otherwise waited for forever. Set it
     /// above the server's keep-alive interval. Default: none, as
     /// `EventSource`.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Gives up a connection attempt (TCP and TLS) after `timeout`, and
+    /// retries with backoff. Applies to the client this builder makes; a
+    /// client given with [`client`](Self::client) keeps its own setting.
+    /// Default: none.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The shortest wait between two connection attempts, whatever `retry`
+    /// the server sends (default [`DEFAULT_MIN_RECONNECT_DELAY`]). A server
+    /// cannot lower it; lower it only for servers you trust (tests).
+    pub fn min_reconnect_delay(mut self, delay: Duration) -> Self {
+        self.min_reconnect_delay = delay;
         self
     }
 
@@ -248,8 +278,16 @@ impl EventSourceBuilder {
             }
             decoder.set_last_event_id(id);
         }
+        let client = match (self.client, self.connect_timeout) {
+            (Some(client), _) => client,
+            (None, None) => reqwest::Client::default(),
+            (None, Some(timeout)) => reqwest::Client::builder()
+                .connect_timeout(timeout)
+                .build()
+                .map_err(|err| Error::Request(format!("cannot make the client: {err}")))?,
+        };
         let connection = Connection {
-            client: self.client.unwrap_or_default(),
+            client,
             method: self.method,
             url,
             headers,
@@ -257,6 +295,7 @@ impl EventSourceBuilder {
             decoder,
             retry: self.retry,
             max_backoff: self.max_backoff,
+            min_reconnect_delay: self.min_reconnect_delay,
             max_reconnects: self.max_reconnects,
             idle_timeout: self.idle_timeout,
             reconnects: 0,
@@ -312,6 +351,8 @@ impl EventSource {
             last_event_id: None,
             retry: DEFAULT_RETRY,
             max_backoff: DEFAULT_MAX_BACKOFF,
+            min_reconnect_delay: DEFAULT_MIN_RECONNECT_DELAY,
+            connect_timeout: None,
             max_reconnects: None,
             max_event_size: None,
             idle_timeout: None,
@@ -347,6 +388,7 @@ struct Connection {
     decoder: EventDecoder,
     retry: Duration,
     max_backoff: Duration,
+    min_reconnect_delay: Duration,
     max_reconnects: Option<u32>,
     idle_timeout: Option<Duration>,
     /// Reconnections made so far.
@@ -443,7 +485,15 @@ impl Connection {
         if let Some(body) = &self.body {
             request = request.body(body.clone());
         }
-        let response = request.send().await.map_err(Error::Transport)?;
+        let sent = request.send();
+        let response = match self.idle_timeout {
+            None => sent.await,
+            // The wait for the response head counts as silence too.
+            Some(limit) => tokio::time::timeout(limit, sent)
+                .await
+                .map_err(|_| Error::Idle(limit))?,
+        }
+        .map_err(Error::Transport)?;
         match response.status() {
             StatusCode::OK => {}
             StatusCode::NO_CONTENT => return Ok(None),
@@ -477,14 +527,17 @@ impl Connection {
     /// The wait before the next attempt: the reconnection time after a
     /// connection that opened; doubled for each failed attempt since, capped
     /// at `max_backoff`, with jitter (a uniform pick in the upper half) so
-    /// that many clients do not reconnect in step.
+    /// that many clients do not reconnect in step; never less than
+    /// `min_reconnect_delay`.
     fn backoff(&self) -> Duration {
-        if self.failures == 0 {
-            return self.retry;
-        }
-        let factor = 1u32 << self.failures.min(16);
-        let wait = self.retry.saturating_mul(factor).min(self.max_backoff);
-        wait.mul_f64(0.5 + fastrand::f64() * 0.5)
+        let wait = if self.failures == 0 {
+            self.retry
+        } else {
+            let factor = 1u32 << self.failures.min(16);
+            let wait = self.retry.saturating_mul(factor).min(self.max_backoff);
+            wait.mul_f64(0.5 + fastrand::f64() * 0.5)
+        };
+        wait.max(self.min_reconnect_delay)
     }
 }
 

@@ -113,6 +113,7 @@ async fn failures_back_off_exponentially_with_jitter_up_to_the_cap() {
     let source = EventSource::builder(&url)
         .retry(Duration::from_millis(20))
         .max_backoff(Duration::from_millis(100))
+        .min_reconnect_delay(Duration::ZERO)
         .build()
         .unwrap();
     let items = run(source).await;
@@ -234,4 +235,50 @@ async fn a_silent_connection_is_dropped_after_the_idle_timeout() {
         gap >= Duration::from_millis(195) && gap < Duration::from_secs(5),
         "{gap:?}"
     );
+}
+
+/// A server that says `retry: 0` and closes every stream: a browser
+/// (Chromium) reconnects at once, every time. This client waits its floor.
+#[tokio::test]
+async fn a_retry_0_server_sees_at_most_two_connections_a_second() {
+    let (url, recorded) = serve(vec![Step::Stream("retry: 0\nid: 1\ndata: x\n\n")]).await;
+    let source = EventSource::builder(&url).build().unwrap();
+    let window = Duration::from_secs(3);
+    let _ = tokio::time::timeout(window, run(source)).await;
+    let requests = requests(&recorded);
+    // One at once, then one per 500 ms: 7 in 3 s at the most.
+    assert!(
+        requests.len() <= 7,
+        "{} connections in {window:?}",
+        requests.len()
+    );
+    assert!(requests.len() >= 5, "it does reconnect: {}", requests.len());
+    for pair in requests.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(490), "{gap:?}");
+    }
+}
+
+/// A peer that accepts the connection and never answers: the idle timeout
+/// covers the wait for the response head too.
+#[tokio::test]
+async fn the_idle_timeout_covers_a_peer_that_never_answers() {
+    let (url, recorded) = serve(vec![Step::Silent, Step::Status(204)]).await;
+    let source = EventSource::builder(&url)
+        .idle_timeout(Duration::from_millis(200))
+        .min_reconnect_delay(Duration::ZERO)
+        .retry(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let items = tokio::time::timeout(Duration::from_secs(5), run(source))
+        .await
+        .expect("not waiting forever");
+    assert!(
+        matches!(items.first(), Some(Err(Error::Idle(_)))),
+        "{items:?}"
+    );
+    let requests = requests(&recorded);
+    assert_eq!(requests.len(), 2, "it reconnected, then got 204");
+    let gap = requests[1].at - requests[0].at;
+    assert!(gap >= Duration::from_millis(195), "{gap:?}");
 }

@@ -18,6 +18,9 @@ pub enum Step {
     Hold(&'static str),
     /// Close the connection without answering (a network failure).
     Drop,
+    /// Read the request and never answer, with the connection open for 10 s
+    /// (a hung peer).
+    Silent,
     /// Answer with this status and no body.
     Status(u16),
     /// 200 with this `Content-Type` and a short body.
@@ -66,6 +69,13 @@ pub async fn serve(script: Vec<Step>) -> (String, Arc<Mutex<Vec<Request>>>) {
             let step = script[n.min(script.len() - 1)].clone();
             let response = match step {
                 Step::Drop => continue,
+                Step::Silent => {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        drop(socket);
+                    });
+                    continue;
+                }
                 Step::Hold(body) => {
                     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
                     let _ = socket.write_all(format!("{head}{body}").as_bytes()).await;
