@@ -50,7 +50,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -155,6 +157,19 @@ pub struct EventSourceBuilder {
     max_reconnects: Option<u32>,
     max_event_size: Option<usize>,
     idle_timeout: Option<Duration>,
+    headers_with: Option<HeadersWith>,
+}
+
+/// A function that makes the headers of each connection attempt.
+#[derive(Clone)]
+struct HeadersWith(Arc<dyn Fn() -> BoxFuture<HeaderMap> + Send + Sync>);
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl std::fmt::Debug for HeadersWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeadersWith(..)")
+    }
 }
 
 impl EventSourceBuilder {
@@ -176,6 +191,41 @@ impl EventSourceBuilder {
     /// [`build`](Self::build)).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Headers made afresh for every connection attempt by `headers`: a
+    /// bearer token refreshed when it expires, a signature with the time in
+    /// it. They are added after the [`header`](Self::header)s, replacing
+    /// those of the same name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_client::EventSource;
+    /// use sse_client::reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+    ///
+    /// async fn fresh_token() -> String {
+    ///     "Bearer token".to_owned() // ask the identity provider
+    /// }
+    ///
+    /// let source = EventSource::builder("https://example.com/events")
+    ///     .headers_with(|| async {
+    ///         let mut headers = HeaderMap::new();
+    ///         let token = HeaderValue::try_from(fresh_token().await).expect("a valid header value");
+    ///         headers.insert(AUTHORIZATION, token);
+    ///         headers
+    ///     })
+    ///     .build()?;
+    /// # drop(source);
+    /// # Ok::<(), sse_client::Error>(())
+    /// ```
+    pub fn headers_with<F, Fut>(mut self, headers: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HeaderMap> + Send + 'static,
+    {
+        self.headers_with = Some(HeadersWith(Arc::new(move || Box::pin(headers()))));
         self
     }
 
@@ -298,6 +348,7 @@ impl EventSourceBuilder {
             min_reconnect_delay: self.min_reconnect_delay,
             max_reconnects: self.max_reconnects,
             idle_timeout: self.idle_timeout,
+            headers_with: self.headers_with,
             reconnects: 0,
             failures: 0,
         };
@@ -356,6 +407,7 @@ impl EventSource {
             max_reconnects: None,
             max_event_size: None,
             idle_timeout: None,
+            headers_with: None,
         }
     }
 }
@@ -391,6 +443,7 @@ struct Connection {
     min_reconnect_delay: Duration,
     max_reconnects: Option<u32>,
     idle_timeout: Option<Duration>,
+    headers_with: Option<HeadersWith>,
     /// Reconnections made so far.
     reconnects: u32,
     /// Connection attempts that failed since the last one that opened.
@@ -479,6 +532,9 @@ impl Connection {
             .client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone());
+        if let Some(HeadersWith(headers)) = &self.headers_with {
+            request = request.headers(headers().await);
+        }
         if let Some(id) = self.decoder.last_event_id() {
             request = request.header(sse_codec::LAST_EVENT_ID, id);
         }

@@ -282,3 +282,53 @@ async fn the_idle_timeout_covers_a_peer_that_never_answers() {
     let gap = requests[1].at - requests[0].at;
     assert!(gap >= Duration::from_millis(195), "{gap:?}");
 }
+
+/// A bearer token that expires: the header function runs before every
+/// attempt, and the server sees the fresh token each time.
+#[tokio::test]
+async fn headers_are_made_afresh_for_every_reconnection() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let (url, recorded) = serve(vec![
+        Step::Stream("id: 1\ndata: a\n\n"),
+        Step::Drop,
+        Step::Stream("id: 2\ndata: b\n\n"),
+        Step::Status(204),
+    ])
+    .await;
+    let issued = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&issued);
+    let source = EventSource::builder(&url)
+        .header("authorization", "Bearer static")
+        .header("x-static", "kept")
+        .headers_with(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let mut headers = reqwest::header::HeaderMap::new();
+                let token = format!("Bearer token-{n}");
+                headers.insert("authorization", token.parse().unwrap());
+                headers
+            }
+        })
+        .min_reconnect_delay(Duration::ZERO)
+        .retry(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let items = run(source).await;
+    assert_eq!(events(&items).len(), 2);
+    let requests = requests(&recorded);
+    let tokens: Vec<_> = requests.iter().map(|r| r.header("authorization")).collect();
+    assert_eq!(
+        tokens,
+        [
+            Some("Bearer token-1"),
+            Some("Bearer token-2"),
+            Some("Bearer token-3"),
+            Some("Bearer token-4")
+        ]
+    );
+    assert!(requests
+        .iter()
+        .all(|r| r.header("x-static") == Some("kept")));
+    assert_eq!(issued.load(Ordering::SeqCst), 4);
+}
