@@ -15,9 +15,14 @@
 //!   `text/event-stream` fails the connection: a typed [`Error`], and the
 //!   stream ends rather than retrying forever.
 //!
-//! Beyond it: custom headers (a bearer token), any method and body (POST, as
-//! LLM APIs use), your own [`reqwest::Client`], a limit on reconnections,
-//! and exponential backoff with jitter, capped, while the network is down.
+//! Like a browser, it asks for and decodes compressed streams (gzip, brotli,
+//! deflate, zstd: reqwest's decoders), event by event as they arrive.
+//!
+//! Beyond it: custom headers (a bearer token), made afresh for each attempt
+//! if needed ([`EventSourceBuilder::headers_with`]), any method and body
+//! (POST, as LLM APIs use), your own [`reqwest::Client`], a limit on
+//! reconnections, idle and connect timeouts, and exponential backoff with
+//! jitter, capped, while the network is down.
 //!
 //! # Example
 //!

@@ -332,3 +332,45 @@ async fn headers_are_made_afresh_for_every_reconnection() {
         .all(|r| r.header("x-static") == Some("kept")));
     assert_eq!(issued.load(Ordering::SeqCst), 4);
 }
+
+/// Compression as a browser does it: the client asks for it, and a
+/// compressing server that flushes each event still streams.
+#[tokio::test]
+async fn a_gzip_stream_is_decoded_event_by_event() {
+    let (url, recorded) = serve(vec![
+        Step::Gzip(&[
+            "id: 1\ndata: one\n\n",
+            "id: 2\ndata: two\n\n",
+            "id: 3\ndata: three\n\n",
+        ]),
+        Step::Status(204),
+    ])
+    .await;
+    let mut source = EventSource::builder(&url)
+        .min_reconnect_delay(Duration::ZERO)
+        .retry(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut arrivals = Vec::new();
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(5), source.next())
+        .await
+        .unwrap()
+    {
+        if let Ok(Message::Event(event)) = item {
+            arrivals.push((event.data().to_owned(), start.elapsed()));
+        }
+    }
+    let data: Vec<_> = arrivals.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(data, ["one", "two", "three"]);
+    // The first event arrived before the second was even compressed.
+    assert!(arrivals[0].1 < Duration::from_millis(250), "{arrivals:?}");
+    assert!(arrivals[1].1 >= Duration::from_millis(250), "{arrivals:?}");
+    let accept = requests(&recorded)[0]
+        .header("accept-encoding")
+        .unwrap()
+        .to_owned();
+    for coding in ["gzip", "br", "deflate", "zstd"] {
+        assert!(accept.contains(coding), "{accept}");
+    }
+}

@@ -21,6 +21,9 @@ pub enum Step {
     /// Read the request and never answer, with the connection open for 10 s
     /// (a hung peer).
     Silent,
+    /// 200 with `Content-Encoding: gzip`: each event compressed and flushed
+    /// on its own (a sync flush), 300 ms apart, then close.
+    Gzip(&'static [&'static str]),
     /// Answer with this status and no body.
     Status(u16),
     /// 200 with this `Content-Type` and a short body.
@@ -69,6 +72,10 @@ pub async fn serve(script: Vec<Step>) -> (String, Arc<Mutex<Vec<Request>>>) {
             let step = script[n.min(script.len() - 1)].clone();
             let response = match step {
                 Step::Drop => continue,
+                Step::Gzip(events) => {
+                    tokio::spawn(write_gzip(socket, events));
+                    continue;
+                }
                 Step::Silent => {
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_secs(10)).await;
@@ -100,6 +107,29 @@ pub async fn serve(script: Vec<Step>) -> (String, Arc<Mutex<Vec<Request>>>) {
         }
     });
     (url, requests)
+}
+
+/// Writes `events` gzip-compressed, each flushed as it is written, 300 ms
+/// apart: a compressing server that still streams.
+async fn write_gzip(mut socket: tokio::net::TcpStream, events: &'static [&'static str]) {
+    use std::io::Write;
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n";
+    if socket.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for event in events {
+        encoder.write_all(event.as_bytes()).unwrap();
+        encoder.flush().unwrap();
+        let ready = std::mem::take(encoder.get_mut());
+        if socket.write_all(&ready).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let rest = encoder.finish().unwrap();
+    let _ = socket.write_all(&rest).await;
+    let _ = socket.shutdown().await;
 }
 
 /// Reads one request's head and body, within 5 s.
