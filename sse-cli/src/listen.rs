@@ -102,7 +102,7 @@ async fn listen(mut source: EventSource, args: &Args) -> Result<(), Failed> {
     let mut out = std::io::stdout().lock();
     while let Some(item) = source.next().await {
         let written = match item {
-            Ok(Message::Open) => {
+            Ok(Message::Open(_)) => {
                 eprintln!("sse listen: connected to {}", args.url);
                 Ok(())
             }
@@ -115,7 +115,14 @@ async fn listen(mut source: EventSource, args: &Args) -> Result<(), Failed> {
                 eprintln!("sse listen: {err}; skipped");
                 Ok(())
             }
-            Err(err) => return Err(fail("listen", err)),
+            Err(err) => {
+                // What the server said, as an API's JSON error says it.
+                let said = err.rejected().map(|r| String::from_utf8_lossy(&r.body));
+                return Err(match said.as_deref().map(str::trim) {
+                    Some(said) if !said.is_empty() => fail("listen", format!("{err}: {said}")),
+                    _ => fail("listen", err),
+                });
+            }
         };
         match written.and_then(|()| out.flush()) {
             Ok(()) => {}

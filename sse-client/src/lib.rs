@@ -92,8 +92,9 @@ pub const DEFAULT_MIN_RECONNECT_DELAY: Duration = Duration::from_millis(500);
 #[non_exhaustive]
 pub enum Message {
     /// A connection was opened: status 200 and `text/event-stream` (the
-    /// `open` event of `EventSource`). Yielded again after each reconnect.
-    Open,
+    /// `open` event of `EventSource`), with the response's headers (rate
+    /// limits, a request id). Yielded again after each reconnect.
+    Open(HeaderMap),
     /// An event, as `EventSource` dispatches it ([`Event::id`] is its
     /// `lastEventId`).
     Event(Event),
@@ -111,13 +112,14 @@ pub enum Error {
     #[error("invalid request: {0}")]
     Request(String),
     /// The server answered with a status other than 200 (or 204, which ends
-    /// the stream without an error). Fatal, as in `EventSource`.
-    #[error("unexpected HTTP status {0}")]
-    Status(StatusCode),
+    /// the stream without an error). Fatal, as in `EventSource`. The
+    /// response is kept: an API's JSON error is in its body.
+    #[error("unexpected HTTP status {}", .0.status)]
+    Status(Box<Rejected>),
     /// The server answered 200 with another `Content-Type` than
-    /// `text/event-stream` (shown, or `None` if missing). Fatal.
-    #[error("unexpected content type {}, expected text/event-stream", .0.as_deref().unwrap_or("(none)"))]
-    ContentType(Option<String>),
+    /// `text/event-stream`. Fatal. The response is kept.
+    #[error("unexpected content type {}, expected text/event-stream", .0.content_type().unwrap_or("(none)"))]
+    ContentType(Box<Rejected>),
     /// The connection failed or broke: the client reconnects.
     #[error("connection failed: {0}")]
     Transport(#[source] reqwest::Error),
@@ -134,7 +136,40 @@ pub enum Error {
     ReconnectLimit(u32),
 }
 
+/// A response the client did not take as an event stream: its status, its
+/// headers, and the start of its body (at most [`REJECTED_BODY_MAX`]
+/// bytes, read for at most the idle timeout or 5 s).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rejected {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The first bytes of the body.
+    pub body: Bytes,
+}
+
+impl Rejected {
+    /// The `Content-Type` header, if it is text.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(CONTENT_TYPE)?.to_str().ok()
+    }
+}
+
+/// How much of a rejected response's body is kept: 64 KiB.
+pub const REJECTED_BODY_MAX: usize = 64 * 1024;
+
 impl Error {
+    /// The response the client rejected, for [`Error::Status`] and
+    /// [`Error::ContentType`].
+    pub fn rejected(&self) -> Option<&Rejected> {
+        match self {
+            Error::Status(rejected) | Error::ContentType(rejected) => Some(rejected),
+            _ => None,
+        }
+    }
+
     /// Whether the stream ends after this error. The others are reported
     /// and the stream carries on (reconnecting, for [`Error::Transport`]).
     pub fn is_fatal(&self) -> bool {
@@ -481,10 +516,10 @@ impl Connection {
                         self.reconnects += 1;
                     }
                     match self.connect().await {
-                        Ok(Some(body)) => {
+                        Ok(Some((headers, body))) => {
                             self.failures = 0;
                             *state = State::Open(body);
-                            return Some(Ok(Message::Open));
+                            return Some(Ok(Message::Open(headers)));
                         }
                         Ok(None) => *state = State::Closed,
                         Err(err) if err.is_fatal() => {
@@ -531,8 +566,9 @@ impl Connection {
         }
     }
 
-    /// Sends the request. `Ok(None)` is HTTP 204: stop.
-    async fn connect(&self) -> Result<Option<Body>, Error> {
+    /// Sends the request: the response's headers and body, or `Ok(None)`
+    /// for HTTP 204: stop.
+    async fn connect(&self) -> Result<Option<(HeaderMap, Body)>, Error> {
         let mut request = self
             .client
             .request(self.method.clone(), self.url.clone())
@@ -558,14 +594,42 @@ impl Connection {
         match response.status() {
             StatusCode::OK => {}
             StatusCode::NO_CONTENT => return Ok(None),
-            status => return Err(Error::Status(status)),
+            _ => return Err(Error::Status(self.rejected(response).await)),
         }
-        let content_type = response.headers().get(CONTENT_TYPE);
-        if !content_type.is_some_and(is_event_stream) {
-            let shown = content_type.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            return Err(Error::ContentType(shown));
+        if !response
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(is_event_stream)
+        {
+            return Err(Error::ContentType(self.rejected(response).await));
         }
-        Ok(Some(Box::pin(response.bytes_stream())))
+        let headers = response.headers().clone();
+        Ok(Some((headers, Box::pin(response.bytes_stream()))))
+    }
+
+    /// What a rejected response said: its head and the start of its body,
+    /// read within the idle timeout (or 5 s).
+    async fn rejected(&self, response: reqwest::Response) -> Box<Rejected> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        let mut chunks = response.bytes_stream();
+        let read = async {
+            while let Some(Ok(chunk)) = chunks.next().await {
+                let room = REJECTED_BODY_MAX - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() == REJECTED_BODY_MAX {
+                    break;
+                }
+            }
+        };
+        let limit = self.idle_timeout.unwrap_or(Duration::from_secs(5));
+        let _ = tokio::time::timeout(limit, read).await;
+        Box::new(Rejected {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
     }
 
     /// Decodes what `chunk` completes into `ready`.

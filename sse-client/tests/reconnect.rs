@@ -75,7 +75,7 @@ async fn reconnects_with_last_event_id_honours_retry_and_stops_on_204() {
     assert_eq!(
         items
             .iter()
-            .filter(|i| matches!(i, Ok(Message::Open)))
+            .filter(|i| matches!(i, Ok(Message::Open(_))))
             .count(),
         2
     );
@@ -143,7 +143,7 @@ async fn a_wrong_status_or_content_type_is_a_typed_error_and_no_retry() {
     assert_eq!(items.len(), 1);
     let err = items.into_iter().next().unwrap().unwrap_err();
     assert!(
-        matches!(err, Error::Status(s) if s == 500) && err.is_fatal(),
+        matches!(&err, Error::Status(r) if r.status == 500) && err.is_fatal(),
         "{err}"
     );
     assert_eq!(requests(&recorded).len(), 1);
@@ -373,4 +373,58 @@ async fn a_gzip_stream_is_decoded_event_by_event() {
     for coding in ["gzip", "br", "deflate", "zstd"] {
         assert!(accept.contains(coding), "{accept}");
     }
+}
+
+/// A rejected response keeps what the server said (an LLM API's JSON error,
+/// its rate-limit headers), bounded; an opened one gives its headers.
+#[tokio::test]
+async fn failures_keep_the_status_headers_and_body_and_open_gives_headers() {
+    let (url, _) = serve(vec![Step::Raw(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 7\r\ncontent-length: 46\r\nconnection: close\r\n\r\n{\"error\":{\"message\":\"rate limit, slow down\"}}",
+    )])
+    .await;
+    let items = run(EventSource::new(&url).unwrap()).await;
+    let err = items.into_iter().next().unwrap().unwrap_err();
+    let rejected = err.rejected().expect("the response is kept");
+    assert_eq!(rejected.status, 429);
+    assert_eq!(rejected.headers["retry-after"], "7");
+    assert_eq!(
+        &rejected.body[..],
+        b"{\"error\":{\"message\":\"rate limit, slow down\"}}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "unexpected HTTP status 429 Too Many Requests"
+    );
+
+    // A huge error body is cut at 64 KiB.
+    static HUGE: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
+        let body = "x".repeat(1 << 20);
+        let response = format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        Box::leak(response.into_boxed_str())
+    });
+    let (url, _) = serve(vec![Step::Raw(&HUGE)]).await;
+    let items = run(EventSource::new(&url).unwrap()).await;
+    let err = items.into_iter().next().unwrap().unwrap_err();
+    assert!(matches!(err, Error::ContentType(_)), "{err}");
+    assert_eq!(
+        err.rejected().unwrap().body.len(),
+        sse_client::REJECTED_BODY_MAX
+    );
+
+    let (url, _) = serve(vec![
+        Step::Raw("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-ratelimit-remaining: 99\r\nconnection: close\r\n\r\ndata: x\n\n"),
+        Step::Status(204),
+    ])
+    .await;
+    let source = EventSource::builder(&url)
+        .min_reconnect_delay(Duration::ZERO)
+        .retry(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let items = run(source).await;
+    let Some(Ok(Message::Open(headers))) = items.first() else {
+        panic!("{items:?}")
+    };
+    assert_eq!(headers["x-ratelimit-remaining"], "99");
 }

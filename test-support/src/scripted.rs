@@ -21,6 +21,8 @@ pub enum Step {
     /// Read the request and never answer, with the connection open for 10 s
     /// (a hung peer).
     Silent,
+    /// This response, as it is (status line, headers, body), then close.
+    Raw(&'static str),
     /// 200 with `Content-Encoding: gzip`: each event compressed and flushed
     /// on its own (a sync flush), 300 ms apart, then close.
     Gzip(&'static [&'static str]),
@@ -95,6 +97,7 @@ pub async fn serve(script: Vec<Step>) -> (String, Arc<Mutex<Vec<Request>>>) {
                 Step::Stream(body) => format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{body}"
                 ),
+                Step::Raw(response) => response.to_owned(),
                 Step::Status(code) => {
                     format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 }
