@@ -428,3 +428,41 @@ async fn failures_keep_the_status_headers_and_body_and_open_gives_headers() {
     };
     assert_eq!(headers["x-ratelimit-remaining"], "99");
 }
+
+/// What is wrong with a request is said, with the parser's error as the
+/// source.
+#[test]
+fn an_invalid_request_is_a_typed_error() {
+    use sse_client::RequestError;
+    use std::error::Error as _;
+    let err = EventSource::new("not a url").unwrap_err();
+    assert!(matches!(&err, Error::Request(RequestError::Url { url, .. }) if url == "not a url"));
+    assert!(
+        err.source().and_then(|s| s.source()).is_some(),
+        "the URL parser's error"
+    );
+    let err = EventSource::builder("http://127.0.0.1/")
+        .header("bad name", "x")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Request(RequestError::HeaderName { .. })),
+        "{err}"
+    );
+    let err = EventSource::builder("http://127.0.0.1/")
+        .header("x", "a\nb")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Request(RequestError::HeaderValue { .. })),
+        "{err}"
+    );
+    let err = EventSource::builder("http://127.0.0.1/")
+        .last_event_id("a\0")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Request(RequestError::LastEventId(_))),
+        "{err}"
+    );
+}

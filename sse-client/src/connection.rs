@@ -1,0 +1,256 @@
+//! The connection state machine behind [`EventSource`](crate::EventSource):
+//! connect, read and decode, wait and reconnect.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use sse_codec::{EventDecoder, Frame};
+
+use crate::builder::HeadersWith;
+use crate::error::{Error, Rejected, REJECTED_BODY_MAX};
+use crate::Message;
+
+type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+pub(crate) enum State {
+    /// Connect, after waiting this long (none for the first connection).
+    Connect(Option<Duration>),
+    /// Reading a response body.
+    Open(Body),
+    /// Ended.
+    Closed,
+}
+
+pub(crate) struct Connection {
+    pub(crate) client: reqwest::Client,
+    pub(crate) method: Method,
+    pub(crate) url: reqwest::Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) decoder: EventDecoder,
+    pub(crate) retry: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) min_reconnect_delay: Duration,
+    pub(crate) max_reconnects: Option<u32>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) headers_with: Option<HeadersWith>,
+    /// Reconnections made so far.
+    pub(crate) reconnects: u32,
+    /// Connection attempts that failed since the last one that opened.
+    pub(crate) failures: u32,
+}
+
+impl Connection {
+    /// The next item, driving the state machine.
+    pub(crate) async fn next(
+        &mut self,
+        state: &mut State,
+        ready: &mut VecDeque<Result<Message, Error>>,
+    ) -> Option<Result<Message, Error>> {
+        loop {
+            if let Some(item) = ready.pop_front() {
+                return Some(item);
+            }
+            match state {
+                State::Closed => return None,
+                State::Connect(wait) => {
+                    if let Some(wait) = *wait {
+                        if self
+                            .max_reconnects
+                            .is_some_and(|max| self.reconnects >= max)
+                        {
+                            *state = State::Closed;
+                            return Some(Err(Error::ReconnectLimit(self.reconnects)));
+                        }
+                        tokio::time::sleep(wait).await;
+                        self.reconnects += 1;
+                    }
+                    match self.connect().await {
+                        Ok(Some((headers, body))) => {
+                            self.failures = 0;
+                            *state = State::Open(body);
+                            return Some(Ok(Message::Open(headers)));
+                        }
+                        Ok(None) => *state = State::Closed,
+                        Err(err) if err.is_fatal() => {
+                            *state = State::Closed;
+                            return Some(Err(err));
+                        }
+                        Err(err) => {
+                            self.failures += 1;
+                            *state = State::Connect(Some(self.backoff()));
+                            return Some(Err(err));
+                        }
+                    }
+                }
+                State::Open(body) => match self.read(body).await {
+                    Err(idle) => {
+                        self.decoder.finish();
+                        *state = State::Connect(Some(self.backoff()));
+                        return Some(Err(Error::Idle(idle)));
+                    }
+                    Ok(Some(Ok(mut chunk))) => self.decode(&mut chunk, ready),
+                    Ok(Some(Err(err))) => {
+                        // The connection broke: as after a close, plus the
+                        // error.
+                        self.decoder.finish();
+                        *state = State::Connect(Some(self.backoff()));
+                        return Some(Err(Error::Transport(err)));
+                    }
+                    Ok(None) => {
+                        self.decoder.finish();
+                        *state = State::Connect(Some(self.backoff()));
+                    }
+                },
+            }
+        }
+    }
+
+    /// The next chunk of `body`, or `Err` after the idle timeout.
+    async fn read(&self, body: &mut Body) -> Result<Option<reqwest::Result<Bytes>>, Duration> {
+        match self.idle_timeout {
+            None => Ok(body.next().await),
+            Some(limit) => tokio::time::timeout(limit, body.next())
+                .await
+                .map_err(|_| limit),
+        }
+    }
+
+    /// Sends the request: the response's headers and body, or `Ok(None)`
+    /// for HTTP 204: stop.
+    async fn connect(&self) -> Result<Option<(HeaderMap, Body)>, Error> {
+        let mut request = self
+            .client
+            .request(self.method.clone(), self.url.clone())
+            .headers(self.headers.clone());
+        if let Some(HeadersWith(headers)) = &self.headers_with {
+            request = request.headers(headers().await);
+        }
+        if let Some(id) = self.decoder.last_event_id() {
+            request = request.header(sse_codec::LAST_EVENT_ID, id);
+        }
+        if let Some(body) = &self.body {
+            request = request.body(body.clone());
+        }
+        let sent = request.send();
+        let response = match self.idle_timeout {
+            None => sent.await,
+            // The wait for the response head counts as silence too.
+            Some(limit) => tokio::time::timeout(limit, sent)
+                .await
+                .map_err(|_| Error::Idle(limit))?,
+        }
+        .map_err(Error::Transport)?;
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::NO_CONTENT => return Ok(None),
+            _ => return Err(Error::Status(self.rejected(response).await)),
+        }
+        if !response
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(is_event_stream)
+        {
+            return Err(Error::ContentType(self.rejected(response).await));
+        }
+        let headers = response.headers().clone();
+        Ok(Some((headers, Box::pin(response.bytes_stream()))))
+    }
+
+    /// What a rejected response said: its head and the start of its body,
+    /// read within the idle timeout (or 5 s).
+    async fn rejected(&self, response: reqwest::Response) -> Box<Rejected> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        let mut chunks = response.bytes_stream();
+        let read = async {
+            while let Some(Ok(chunk)) = chunks.next().await {
+                let room = REJECTED_BODY_MAX - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() == REJECTED_BODY_MAX {
+                    break;
+                }
+            }
+        };
+        let limit = self.idle_timeout.unwrap_or(Duration::from_secs(5));
+        let _ = tokio::time::timeout(limit, read).await;
+        Box::new(Rejected {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// Decodes what `chunk` completes into `ready`.
+    fn decode(&mut self, chunk: &mut Bytes, ready: &mut VecDeque<Result<Message, Error>>) {
+        loop {
+            match self.decoder.decode_frame(chunk) {
+                Ok(None) => return,
+                Ok(Some(Frame::Event(event))) => ready.push_back(Ok(Message::Event(event))),
+                Ok(Some(Frame::Retry(retry))) => {
+                    self.retry = retry;
+                    ready.push_back(Ok(Message::Retry(retry)));
+                }
+                Ok(Some(Frame::Comment(text))) => ready.push_back(Ok(Message::Comment(text))),
+                Ok(Some(_)) => {}
+                Err(err) => ready.push_back(Err(Error::Decode(err))),
+            }
+        }
+    }
+
+    /// The wait before the next attempt: the reconnection time after a
+    /// connection that opened; doubled for each failed attempt since, capped
+    /// at `max_backoff`, with jitter (a uniform pick in the upper half) so
+    /// that many clients do not reconnect in step; never less than
+    /// `min_reconnect_delay`.
+    fn backoff(&self) -> Duration {
+        let wait = if self.failures == 0 {
+            self.retry
+        } else {
+            let factor = 1u32 << self.failures.min(16);
+            let wait = self.retry.saturating_mul(factor).min(self.max_backoff);
+            wait.mul_f64(0.5 + fastrand::f64() * 0.5)
+        };
+        wait.max(self.min_reconnect_delay)
+    }
+}
+
+/// Whether a `Content-Type` value is `text/event-stream`, ignoring case,
+/// parameters and spaces.
+fn is_event_stream(value: &HeaderValue) -> bool {
+    let essence = value
+        .as_bytes()
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default();
+    essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(sse_codec::MIME_TYPE.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_essence() {
+        for ok in [
+            "text/event-stream",
+            "Text/Event-Stream",
+            "text/event-stream; charset=utf-8",
+            " text/event-stream ",
+        ] {
+            assert!(is_event_stream(&HeaderValue::from_static(ok)), "{ok}");
+        }
+        for bad in ["text/plain", "text/event-streams", "application/json", ""] {
+            assert!(!is_event_stream(&HeaderValue::from_static(bad)), "{bad}");
+        }
+    }
+}
