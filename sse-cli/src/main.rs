@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod doctor;
 mod encode;
 mod jsonl;
 mod listen;
@@ -34,6 +35,7 @@ enum Command {
     Encode(encode::Args),
     Listen(listen::Args),
     Serve(serve::Args),
+    Doctor(doctor::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => encode::run(&args),
         Command::Listen(args) => runtime().block_on(listen::run(args)),
         Command::Serve(args) => runtime().block_on(serve::run(args)),
+        Command::Doctor(args) => runtime().block_on(doctor::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
