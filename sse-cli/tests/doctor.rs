@@ -150,3 +150,38 @@ async fn a_usage_error_exits_with_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_example_has_no_problem() {
+    // `cargo test --workspace` builds the examples beside the binaries.
+    let example = std::path::Path::new(SSE)
+        .parent()
+        .unwrap()
+        .join("examples/progress");
+    if !example.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI builds the progress example: run cargo test --workspace"
+        );
+        eprintln!(
+            "SKIPPED: {} not built (cargo test --workspace builds it)",
+            example.display()
+        );
+        return;
+    }
+    let port = test_support::servers::free_port();
+    let child = std::process::Command::new(&example)
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = test_support::servers::ChildGuard::new(child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    test_support::servers::wait_for_port(addr, Duration::from_secs(10));
+    let (code, out) = doctor(&format!("http://{addr}/events")).await;
+    assert_eq!(code, 0, "{out}");
+    for line in ["ok       buffering", "ok       ids", "ok       resume"] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+}
