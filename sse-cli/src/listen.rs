@@ -137,11 +137,8 @@ async fn listen(mut source: EventSource, args: &Args) -> Result<(), Failed> {
 /// Writes one message: as `sse decode` does with --json; otherwise
 /// `type #id: data`, continuation lines of the data indented.
 fn print(out: &mut impl Write, message: Message, args: &Args) -> std::io::Result<()> {
-    let frame = match message {
-        Message::Event(event) => Frame::Event(event),
-        Message::Retry(retry) => Frame::Retry(retry),
-        Message::Comment(text) => Frame::Comment(text),
-        _ => return Ok(()),
+    let Message::Frame(frame) = message else {
+        return Ok(());
     };
     if args.json {
         return match Line::of(&frame, args.comments) {

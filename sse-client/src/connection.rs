@@ -193,13 +193,12 @@ impl Connection {
         loop {
             match self.decoder.decode_frame(chunk) {
                 Ok(None) => return,
-                Ok(Some(Frame::Event(event))) => ready.push_back(Ok(Message::Event(event))),
-                Ok(Some(Frame::Retry(retry))) => {
-                    self.retry = retry;
-                    ready.push_back(Ok(Message::Retry(retry)));
+                Ok(Some(frame)) => {
+                    if let Frame::Retry(retry) = frame {
+                        self.retry = retry;
+                    }
+                    ready.push_back(Ok(Message::Frame(frame)));
                 }
-                Ok(Some(Frame::Comment(text))) => ready.push_back(Ok(Message::Comment(text))),
-                Ok(Some(_)) => {}
                 Err(err) => ready.push_back(Err(Error::Decode(err))),
             }
         }

@@ -28,7 +28,7 @@
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
-//! use sse_client::{EventSource, Message};
+//! use sse_client::{EventSource, Frame, Message};
 //!
 //! # async fn run() -> Result<(), sse_client::Error> {
 //! let mut events = EventSource::builder("https://api.example.com/v1/chat")
@@ -38,7 +38,7 @@
 //!     .build()?;
 //! while let Some(message) = events.next().await {
 //!     match message {
-//!         Ok(Message::Event(event)) => println!("{}: {}", event.event_type(), event.data()),
+//!         Ok(Message::Frame(Frame::Event(event))) => println!("{}: {}", event.event_type(), event.data()),
 //!         Ok(_) => {}                          // opened, retry, comment
 //!         Err(err) if err.is_fatal() => return Err(err),
 //!         Err(err) => eprintln!("{err}; reconnecting"),
@@ -64,12 +64,11 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use reqwest::header::HeaderMap;
-use sse_codec::ByteStr;
 
 pub use crate::builder::EventSourceBuilder;
 pub use crate::error::{Error, Rejected, RequestError, REJECTED_BODY_MAX};
 pub use reqwest;
-pub use sse_codec::Event;
+pub use sse_codec::{Event, Frame};
 
 /// The reconnection time before any `retry` field: 3 seconds, as browsers
 /// use.
@@ -87,7 +86,8 @@ pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// [`EventSourceBuilder::min_reconnect_delay`].
 pub const DEFAULT_MIN_RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
-/// What the stream yields.
+/// What the stream yields: that a connection opened, or a [`Frame`] of the
+/// stream as sse-codec decodes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Message {
@@ -95,13 +95,28 @@ pub enum Message {
     /// `open` event of `EventSource`), with the response's headers (rate
     /// limits, a request id). Yielded again after each reconnect.
     Open(HeaderMap),
-    /// An event, as `EventSource` dispatches it ([`Event::id`] is its
-    /// `lastEventId`).
-    Event(Event),
-    /// A valid `retry` field: the new reconnection time.
-    Retry(Duration),
-    /// A comment line (often a keep-alive), without the colon.
-    Comment(ByteStr),
+    /// An event as `EventSource` dispatches it ([`Event::id`] is its
+    /// `lastEventId`), a comment (often a keep-alive), or a valid `retry`
+    /// field (the new reconnection time).
+    Frame(Frame),
+}
+
+impl Message {
+    /// The event, if this is one.
+    pub fn event(&self) -> Option<&Event> {
+        match self {
+            Message::Frame(Frame::Event(event)) => Some(event),
+            _ => None,
+        }
+    }
+
+    /// The event, if this is one.
+    pub fn into_event(self) -> Option<Event> {
+        match self {
+            Message::Frame(Frame::Event(event)) => Some(event),
+            _ => None,
+        }
+    }
 }
 
 /// A reconnecting event stream: a [`Stream`] of [`Message`]s, or of errors.

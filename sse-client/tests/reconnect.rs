@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_client::{Error, EventSource, Message};
+use sse_client::{Error, EventSource, Frame, Message};
 use test_support::scripted::{serve, Request, Step};
 
 /// Everything the stream yields until it ends (bounded: 10 s).
@@ -19,7 +19,7 @@ fn events(items: &[Result<Message, Error>]) -> Vec<(String, String, Option<Strin
     items
         .iter()
         .filter_map(|item| match item {
-            Ok(Message::Event(e)) => Some((
+            Ok(Message::Frame(Frame::Event(e))) => Some((
                 e.event_type().to_owned(),
                 e.data().to_owned(),
                 e.id().map(str::to_owned),
@@ -62,12 +62,12 @@ async fn reconnects_with_last_event_id_honours_retry_and_stops_on_204() {
             ("message".into(), "three".into(), Some("3".into())),
         ]
     );
+    assert!(items.iter().any(
+        |i| matches!(i, Ok(Message::Frame(Frame::Retry(r))) if *r == Duration::from_millis(50))
+    ));
     assert!(items
         .iter()
-        .any(|i| matches!(i, Ok(Message::Retry(r)) if *r == Duration::from_millis(50))));
-    assert!(items
-        .iter()
-        .any(|i| matches!(i, Ok(Message::Comment(c)) if c == " keep-alive")));
+        .any(|i| matches!(i, Ok(Message::Frame(Frame::Comment(c))) if c == " keep-alive")));
     assert!(matches!(
         items.iter().find(|i| i.is_err()),
         Some(Err(Error::Transport(_)))
@@ -357,7 +357,7 @@ async fn a_gzip_stream_is_decoded_event_by_event() {
         .await
         .unwrap()
     {
-        if let Ok(Message::Event(event)) = item {
+        if let Some(event) = item.ok().and_then(Message::into_event) {
             arrivals.push((event.data().to_owned(), start.elapsed()));
         }
     }
