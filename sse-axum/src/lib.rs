@@ -148,6 +148,20 @@ impl<S> Sse<S> {
             chunks: self.chunks.until(signal),
         }
     }
+
+    /// Like [`until`](Self::until), but first sends a `retry` picked at
+    /// random between 0 and `window`, so that the clients of a server that
+    /// shuts down reconnect spread over `window` rather than all at once
+    /// (a drain).
+    pub fn until_drained(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+        window: std::time::Duration,
+    ) -> Self {
+        Sse {
+            chunks: self.chunks.until_drained(signal, window),
+        }
+    }
 }
 
 impl<S> IntoResponse for Sse<S>

@@ -44,7 +44,14 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args),
         Command::Encode(args) => encode::run(&args),
         Command::Listen(args) => runtime().block_on(listen::run(args)),
-        Command::Serve(args) => runtime().block_on(serve::run(args)),
+        Command::Serve(args) => {
+            let runtime = runtime();
+            let served = runtime.block_on(serve::run(args));
+            // stdin is read on a blocking thread that would keep the process
+            // alive until its writer goes away: do not wait for it.
+            runtime.shutdown_timeout(Duration::from_millis(100));
+            served
+        }
         Command::Doctor(args) => runtime().block_on(doctor::run(args)),
     };
     match result {

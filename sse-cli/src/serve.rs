@@ -11,7 +11,10 @@ use axum::Router;
 use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_codec::Frame;
 use sse_hub::{Backend, Hub, RedisBackend, Resume};
-use tokio::io::AsyncBufReadExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{fail, jsonl, Failed};
@@ -29,7 +32,9 @@ const CHANNEL: &str = "stdin";
 /// with Last-Event-ID gets the events it missed from the last --history
 /// events, or a `reset` event if they are gone. Refused lines are reported
 /// on stderr and skipped; comment-only and retry-only lines are not
-/// broadcast. When stdin ends, the server goes on serving until Ctrl-C.
+/// broadcast. When stdin ends, the server goes on serving until Ctrl-C or
+/// SIGTERM, which end every stream cleanly (after a spread-out retry with
+/// --drain) and exit within a second (plus the drain window).
 ///
 /// With --redis, several `sse serve` processes on one Redis form one hub:
 /// a line piped into any of them reaches the clients of all, and a client
@@ -62,6 +67,18 @@ pub(crate) struct Args {
     /// redis://127.0.0.1:6379/ (--history then bounds the Redis log too).
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// On SIGINT or SIGTERM, send each client a retry picked at random up to
+    /// this many seconds before ending its stream, so that they reconnect
+    /// (to another instance) spread over that window, not all at once.
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_seconds)]
+    drain: Option<Duration>,
+    /// Close a connection that has not sent its request head within this
+    /// many seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = crate::parse_seconds)]
+    header_timeout: Duration,
+    /// Answer 503 to connections past this many open at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_connections: usize,
     /// The prefix of the Redis keys, so that several hubs share one Redis.
     #[arg(long, value_name = "PREFIX", default_value = sse_hub::DEFAULT_REDIS_PREFIX, requires = "redis")]
     redis_prefix: String,
@@ -92,6 +109,7 @@ async fn serve<B: Backend>(hub: Hub<B>, args: Args) -> Result<(), Failed> {
         .map_err(|err| fail("serve", format!("{}: {err}", args.addr)))?;
     let addr = listener.local_addr().map_err(|err| fail("serve", err))?;
     eprintln!("sse serve: serving stdin on http://{addr}/ (Ctrl-C to stop)");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let state = AppState {
         hub: hub.clone(),
         new_clients: if args.replay_history {
@@ -99,6 +117,8 @@ async fn serve<B: Backend>(hub: Hub<B>, args: Args) -> Result<(), Failed> {
         } else {
             Resume::Live
         },
+        stopped,
+        drain: args.drain,
     };
     let app = Router::new().route("/", get(events::<B>)).with_state(state);
     let app = match cors(&args.allow_origin) {
@@ -107,9 +127,115 @@ async fn serve<B: Backend>(hub: Hub<B>, args: Args) -> Result<(), Failed> {
         Err(err) => return Err(fail("serve", err)),
     };
     tokio::spawn(publish_stdin(hub));
+    let limits = Limits {
+        header_timeout: args.header_timeout,
+        max_connections: args.max_connections,
+    };
+    serve_until_signal(listener, app, limits, stop, args.drain)
+        .await
+        .map_err(|err| fail("serve", err))
+}
+
+/// What one connection may cost.
+#[derive(Clone, Copy)]
+struct Limits {
+    header_timeout: Duration,
+    max_connections: usize,
+}
+
+/// Serves `app` on `listener` with hyper's server settings (a header read
+/// timeout, a cap on connections answered with 503) until SIGINT or
+/// SIGTERM; then stops accepting, tells every stream to end (`stop`), and
+/// waits for the connections to close, at most `drain` plus one second.
+async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    stop: tokio::sync::watch::Sender<bool>,
+    drain: Option<Duration>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut signal = std::pin::pin!(shutdown_signal());
+    loop {
+        let (mut socket, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, say: go on with the others.
+                Err(_) => continue,
+            },
+            () = &mut signal => break,
+        };
+        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            tokio::spawn(async move {
+                // After the request head (a client does not read an answer
+                // to a request it has not sent), within the header timeout.
+                let head = read_head(&mut socket);
+                if tokio::time::timeout(limits.header_timeout, head)
+                    .await
+                    .is_ok()
+                {
+                    let _ = socket.write_all(TOO_MANY).await;
+                }
+                let _ = socket.shutdown().await;
+            });
+            continue;
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(socket), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    eprintln!("sse serve: stopping");
+    let _ = stop.send(true);
+    let wait = drain.unwrap_or_default() + Duration::from_secs(1);
+    if tokio::time::timeout(wait, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("sse serve: connections still open after {wait:?}; exiting");
+    }
+    Ok(())
+}
+
+/// Reads until the end of a request head (a blank line) or of the input,
+/// keeping nothing.
+async fn read_head(socket: &mut tokio::net::TcpStream) {
+    let mut tail = [0u8; 4];
+    let mut buf = [0u8; 1024];
+    while let Ok(n @ 1..) = socket.read(&mut buf).await {
+        for &byte in &buf[..n] {
+            tail = [tail[1], tail[2], tail[3], byte];
+            if &tail == b"\r\n\r\n" {
+                return;
+            }
+        }
+    }
+}
+
+/// What a connection past `--max-connections` gets.
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
     tokio::select! {
-        served = axum::serve(listener, app) => served.map_err(|err| fail("serve", err)),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
     }
 }
 
@@ -117,6 +243,10 @@ struct AppState<B> {
     hub: Hub<B>,
     /// Where a client without a Last-Event-ID starts.
     new_clients: Resume<'static>,
+    /// Becomes true when the server stops: every stream ends.
+    stopped: tokio::sync::watch::Receiver<bool>,
+    /// `--drain`.
+    drain: Option<Duration>,
 }
 
 impl<B> Clone for AppState<B> {
@@ -124,6 +254,8 @@ impl<B> Clone for AppState<B> {
         AppState {
             hub: self.hub.clone(),
             new_clients: self.new_clients,
+            stopped: self.stopped.clone(),
+            drain: self.drain,
         }
     }
 }
@@ -141,10 +273,19 @@ async fn events<B: Backend>(
         return Html(PAGE).into_response();
     }
     let from = last.as_deref().map_or(state.new_clients, Resume::After);
+    let mut stopped = state.stopped.clone();
+    let stop = async move {
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+    };
     match state.hub.subscribe(CHANNEL, from).await {
-        Ok(subscription) => Sse::new(subscription)
-            .keep_alive(KeepAlive::new())
-            .into_response(),
+        Ok(subscription) => {
+            let sse = Sse::new(subscription).keep_alive(KeepAlive::new());
+            match state.drain {
+                Some(window) => sse.until_drained(stop, window),
+                None => sse.until(stop),
+            }
+            .into_response()
+        }
         // The client's EventSource retries; nothing is lost meanwhile.
         Err(err) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -199,6 +199,8 @@ pin_project! {
         pending: Option<EncodedEvent>,
         // Ends the stream when it completes (server shutdown).
         until: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+        // With `until`: the longest `retry` sent before the end (drain).
+        drain: Option<Duration>,
         done: bool,
     }
 }
@@ -223,6 +225,7 @@ impl<S> EncodeStream<S> {
             timer: None,
             pending: None,
             until: None,
+            drain: None,
             done: false,
         }
     }
@@ -249,6 +252,37 @@ impl<S> EncodeStream<S> {
     /// ```
     pub fn until(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.until = Some(Box::pin(signal));
+        self
+    }
+
+    /// Like [`until`](Self::until), but before ending sends a `retry`
+    /// field picked at random, uniformly, between 0 and `window`: the
+    /// clients of a server that shuts down then reconnect (to the next
+    /// instance) spread over `window` instead of all in the same
+    /// millisecond.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_util::{stream, StreamExt};
+    /// use sse_codec::{EncodeStream, Event};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let endless = stream::pending::<Event>();
+    /// let mut chunks = EncodeStream::new(endless).until_drained(async {}, Duration::from_secs(10));
+    /// let last = chunks.next().await.unwrap().unwrap();
+    /// assert!(last.starts_with(b"retry: ") && last.ends_with(b"\n"));
+    /// assert!(chunks.next().await.is_none());
+    /// # });
+    /// ```
+    pub fn until_drained(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+        window: Duration,
+    ) -> Self {
+        self.until = Some(Box::pin(signal));
+        self.drain = Some(window);
         self
     }
 
@@ -293,6 +327,10 @@ where
             if signal.as_mut().poll(cx).is_ready() {
                 *this.done = true;
                 *this.until = None;
+                if let Some(window) = this.drain.take() {
+                    let retry = Frame::Retry(spread(window));
+                    return Poll::Ready(Some(Ok(retry.to_bytes())));
+                }
             }
         }
         if *this.done {
@@ -341,6 +379,18 @@ where
             }
         }
     }
+}
+
+/// A duration picked uniformly between 0 and `window` (whole milliseconds),
+/// different for each call: the random keys of std's `RandomState` are the
+/// randomness (no generator to depend on; this needs no more than spread).
+fn spread(window: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(random % millis.saturating_add(1))
 }
 
 /// Whether [`Event::to_buf`] saves a copy worth more than the extra chunks it
