@@ -79,17 +79,26 @@ pub(crate) struct Args {
     /// Answer 503 to connections past this many open at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+    /// Serve the hub's metrics at http://ADDR/metrics in the Prometheus text
+    /// format (subscribers, channels, events and bytes published, events
+    /// replayed, resets, subscribers that fell behind, history bytes).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// The prefix of the Redis keys, so that several hubs share one Redis.
     #[arg(long, value_name = "PREFIX", default_value = sse_hub::DEFAULT_REDIS_PREFIX, requires = "redis")]
     redis_prefix: String,
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
+    let metrics = match args.metrics_addr {
+        Some(addr) => Some(serve_metrics(addr).await?),
+        None => None,
+    };
     let builder = Hub::builder()
         .history_events(args.history)
         .history_bytes(args.history_bytes);
     match &args.redis {
-        None => serve(builder.build(), args).await,
+        None => serve(builder.build(), args, metrics).await,
         Some(url) => {
             let backend = RedisBackend::builder(url.as_str())
                 .prefix(args.redis_prefix.as_str())
@@ -98,17 +107,24 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
                 .connect()
                 .await
                 .map_err(|err| fail("serve", format!("--redis {url}: {err}")))?;
-            serve(builder.build_with(backend), args).await
+            serve(builder.build_with(backend), args, metrics).await
         }
     }
 }
 
-async fn serve<B: Backend>(hub: Hub<B>, args: Args) -> Result<(), Failed> {
+async fn serve<B: Backend>(
+    hub: Hub<B>,
+    args: Args,
+    metrics: Option<SocketAddr>,
+) -> Result<(), Failed> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|err| fail("serve", format!("{}: {err}", args.addr)))?;
     let addr = listener.local_addr().map_err(|err| fail("serve", err))?;
     eprintln!("sse serve: serving stdin on http://{addr}/ (Ctrl-C to stop)");
+    if let Some(metrics) = metrics {
+        eprintln!("sse serve: metrics on http://{metrics}/metrics");
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let state = AppState {
         hub: hub.clone(),
@@ -134,6 +150,32 @@ async fn serve<B: Backend>(hub: Hub<B>, args: Args) -> Result<(), Failed> {
     serve_until_signal(listener, app, limits, stop, args.drain)
         .await
         .map_err(|err| fail("serve", err))
+}
+
+/// Installs the Prometheus recorder and serves `GET /metrics` on `addr`.
+async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, Failed> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|err| fail("serve", format!("--metrics-addr: {err}")))?;
+    sse_hub::describe_metrics();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| fail("serve", format!("--metrics-addr {addr}: {err}")))?;
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    handle.render(),
+                )
+            }
+        }),
+    );
+    let bound = listener.local_addr().map_err(|err| fail("serve", err))?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(bound)
 }
 
 /// What one connection may cost.

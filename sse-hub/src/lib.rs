@@ -84,6 +84,7 @@
 mod backend;
 mod log;
 mod memory;
+mod metrics;
 #[cfg(feature = "redis")]
 mod redis_backend;
 mod subscription;
@@ -103,6 +104,17 @@ pub use crate::redis_backend::{
     RedisBackend, RedisBackendBuilder, RedisError, RedisErrorKind, RedisStats,
     DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX, DEFAULT_TIMEOUT as DEFAULT_REDIS_TIMEOUT,
 };
+
+/// Describes the hub's metrics (their help texts and units) to the
+/// installed `metrics` recorder; call it once after installing one. The
+/// metrics, all prefixed `sse_hub_`: `subscribers` and `channels` (gauges),
+/// `events_published_total`, `published_bytes_total`,
+/// `events_replayed_total`, `resets_total`, `subscribers_lagged_total`
+/// (counters), `history_bytes` (gauge).
+#[cfg(feature = "metrics")]
+pub fn describe_metrics() {
+    crate::metrics::describe();
+}
 
 /// The default event type of the reset event.
 pub const DEFAULT_RESET_TYPE: &str = "reset";
@@ -224,6 +236,12 @@ impl<B: Backend> Hub<B> {
         from: impl Into<Resume<'a>>,
     ) -> Result<Subscription, B::Error> {
         let start = self.inner.backend.subscribe(channel, from.into()).await?;
+        match &start.replay {
+            Replay::Missed(frames) => {
+                metrics::replayed(frames.len() as u64 + start.reader.behind());
+            }
+            Replay::Reset { .. } => metrics::reset(),
+        }
         Ok(Subscription::new(
             start.replay,
             start.reader,

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use sse_codec::{ByteStr, EncodedFrame};
 
 use crate::backend::{Replay, Resume, Start};
+use crate::metrics;
 
 /// How much history each channel keeps for replay: at most `events` events
 /// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
@@ -223,6 +224,7 @@ impl FrameLog {
                 what,
             };
             state.bytes += entry.len();
+            metrics::history_bytes(entry.len() as f64);
             state.segment(&entry);
             state.entries.push_back(entry);
             state.last_id = last_id;
@@ -267,6 +269,7 @@ impl FrameLog {
 
     fn reader(&self, next: u64) -> Reader {
         self.shared.readers.fetch_add(1, Ordering::Relaxed);
+        metrics::subscribers(1.0);
         Reader {
             shared: Arc::clone(&self.shared),
             next,
@@ -332,6 +335,7 @@ impl State {
                 break;
             }
             self.bytes -= oldest.len();
+            metrics::history_bytes(-(oldest.len() as f64));
             self.entries.pop_front();
             self.first += 1;
         }
@@ -412,6 +416,7 @@ impl Reader {
             self.next = state.end();
             self.waker = None;
             state.lagged += 1;
+            metrics::lagged();
             return Poll::Ready(Read::Reset(state.last_id.clone()));
         }
         if self.next >= state.end() {
@@ -475,5 +480,13 @@ impl Reader {
 impl Drop for Reader {
     fn drop(&mut self) {
         self.shared.readers.fetch_sub(1, Ordering::Relaxed);
+        metrics::subscribers(-1.0);
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let bytes = self.state.get_mut().map_or(0, |state| state.bytes);
+        metrics::history_bytes(-(bytes as f64));
     }
 }

@@ -51,11 +51,14 @@ impl MemoryBackend {
                 let mut channels = lock(&self.channels);
                 match channels.get(name) {
                     Some(channel) => Arc::clone(channel),
-                    None => Arc::clone(
-                        channels
-                            .entry(name.into())
-                            .or_insert_with(|| Arc::new(Mutex::new(Channel::new(self.limits)))),
-                    ),
+                    None => {
+                        crate::metrics::channels(1.0);
+                        Arc::clone(
+                            channels
+                                .entry(name.into())
+                                .or_insert_with(|| Arc::new(Mutex::new(Channel::new(self.limits)))),
+                        )
+                    }
                 }
             };
             let mut channel = lock(&channel);
@@ -93,7 +96,9 @@ impl Channel {
                 (event, id)
             }
         };
-        self.log.push(id.clone(), EncodedFrame::from(event));
+        let frame = EncodedFrame::from(event);
+        crate::metrics::published(frame.len());
+        self.log.push(id.clone(), frame);
         id
     }
 
@@ -160,6 +165,8 @@ impl Backend for MemoryBackend {
             channel.removed = channel.log.is_empty() && channel.log.readers() == 0;
             !channel.removed
         });
-        before - channels.len()
+        let dropped = before - channels.len();
+        crate::metrics::channels(-(dropped as f64));
+        dropped
     }
 }

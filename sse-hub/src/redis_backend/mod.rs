@@ -521,6 +521,7 @@ impl Shared {
         match channels.get(channel) {
             Some(local) => Arc::clone(local),
             None => {
+                crate::metrics::channels(1.0);
                 let local = Arc::new(Local::new(channel, self.local_limits));
                 channels.insert(channel.into(), Arc::clone(&local));
                 local
@@ -668,6 +669,7 @@ impl Shared {
             !state.removed
         });
         let count = dropped.len();
+        crate::metrics::channels(-(count as f64));
         if count > 0 {
             let shared = Arc::clone(self);
             self.runtime.spawn(async move {
@@ -866,6 +868,7 @@ impl Backend for RedisBackend {
         let mut commands = shared.commands.clone();
         let (epoch, seq): (u64, u64) =
             bounded(shared.timeout, invocation.invoke_async(&mut commands)).await?;
+        crate::metrics::published(frame.len());
         Ok(ByteStr::from(format!("{epoch}-{seq}")))
     }
 
