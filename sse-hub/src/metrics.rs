@@ -1,5 +1,5 @@
 //! The hub's metrics, through the `metrics` facade (feature `metrics`):
-//! whatever recorder the application installs (Prometheus, StatsD, …)
+//! whatever recorder the application installs (Prometheus, `StatsD`, …)
 //! receives them. Without the feature these functions do nothing.
 //!
 //! | name | kind | what |
