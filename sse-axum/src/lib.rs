@@ -239,9 +239,3 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventIdOrQuery {
         })))
     }
 }
-
-/// The workspace README's examples (of every crate), compiled and run as
-/// doctests here, where all their dependencies are at hand.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -10,10 +10,7 @@ use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_hub::Subscription;
 use tokio_util::sync::CancellationToken;
 
-#[path = "jobs.rs"]
-mod jobs;
-
-pub(crate) use jobs::Jobs;
+pub(crate) use demo::Jobs;
 
 #[derive(Clone)]
 struct AppState {
@@ -24,7 +21,7 @@ struct AppState {
 /// `GET /` serves the page; `GET /events` the event stream.
 pub(crate) fn router(jobs: Jobs, shutdown: CancellationToken) -> Router {
     Router::new()
-        .route("/", get(|| async { Html(include_str!("index.html")) }))
+        .route("/", get(|| async { Html(demo::PROGRESS_PAGE) }))
         .route("/events", get(events))
         .with_state(AppState { jobs, shutdown })
 }

@@ -26,11 +26,13 @@ async fn main() -> std::io::Result<()> {
     tokio::spawn(jobs.clone().run(Duration::from_millis(250)));
     let shutdown = CancellationToken::new();
     let app = app::router(jobs, shutdown.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            // Ends every open event stream, so the server can finish.
-            shutdown.cancel();
-        })
-        .await
+    // axum::serve sets no header read timeout: hyper's server with limits.
+    let signal = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        // Ends every open event stream, so the server can finish.
+        shutdown.cancel();
+    };
+    let limits = demo::server::Limits::default();
+    demo::server::serve(listener, app, limits, signal, Duration::from_secs(1)).await;
+    Ok(())
 }

@@ -1,16 +1,13 @@
 //! The progress demo's warp server, shared by `main.rs` and the tests. The
-//! job, its events and the page are the axum example's (one demo, two
-//! frameworks).
+//! job, its events and the page are the axum example's, from the `demo`
+//! crate (one demo, two frameworks).
 
 use tokio_util::sync::CancellationToken;
 use warp::{Filter, Reply};
 
-#[path = "../../../sse-axum/examples/progress/jobs.rs"]
-mod jobs;
+pub(crate) use demo::Jobs;
 
-pub(crate) use jobs::Jobs;
-
-const PAGE: &str = include_str!("../../../sse-axum/examples/progress/index.html");
+const PAGE: &str = demo::PROGRESS_PAGE;
 
 /// `GET /` serves the page; `GET /events` the event stream, resuming after
 /// `Last-Event-ID` (header, or `?lastEventId=` for polyfills).

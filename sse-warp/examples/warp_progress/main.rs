@@ -26,13 +26,14 @@ async fn main() {
     tokio::spawn(jobs.clone().run(Duration::from_millis(250)));
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
-    warp::serve(app::routes(jobs, shutdown.clone()))
-        .incoming(listener)
-        .graceful(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            // Ends every open event stream, so the server can finish.
-            signal.cancel();
-        })
-        .run()
-        .await;
+    // warp's server sets no header read timeout: hyper's server with
+    // limits, serving the filter as a tower service.
+    let service = warp::service(app::routes(jobs, shutdown.clone()));
+    let stop = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        // Ends every open event stream, so the server can finish.
+        signal.cancel();
+    };
+    let limits = demo::server::Limits::default();
+    demo::server::serve(listener, service, limits, stop, Duration::from_secs(1)).await;
 }

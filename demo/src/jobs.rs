@@ -15,7 +15,7 @@ use sse_codec::Event;
 use sse_hub::{Hub, Resume, Subscription};
 
 /// Events kept for reconnecting clients.
-pub(crate) const HISTORY: usize = 1000;
+pub const HISTORY: usize = 1000;
 /// The hub channel the jobs publish on.
 const CHANNEL: &str = "jobs";
 /// Batches per job, and rows per batch.
@@ -23,13 +23,20 @@ const BATCHES: u64 = 20;
 const ROWS_PER_BATCH: u64 = 500;
 
 /// The jobs' events.
-#[derive(Clone)]
-pub(crate) struct Jobs {
+#[derive(Clone, Debug)]
+pub struct Jobs {
     hub: Hub,
 }
 
+impl Default for Jobs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Jobs {
-    pub(crate) fn new() -> Self {
+    /// A hub channel for the jobs, with [`HISTORY`] events of history.
+    pub fn new() -> Self {
         Jobs {
             hub: Hub::builder().history_events(HISTORY).build(),
         }
@@ -47,14 +54,14 @@ impl Jobs {
 
     /// The events after `last_event_id` (all of history for a new client),
     /// then the live ones.
-    pub(crate) async fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    pub async fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         let from = last_event_id.map_or(Resume::Oldest, Resume::After);
         let Ok(subscription) = self.hub.subscribe(CHANNEL, from).await;
         subscription
     }
 
     /// Runs batch jobs forever, one batch every `step`.
-    pub(crate) async fn run(self, step: Duration) {
+    pub async fn run(self, step: Duration) {
         for job in 1.. {
             for batch in 1..=BATCHES {
                 tokio::time::sleep(step).await;

@@ -1,0 +1,114 @@
+//! A server with hyper's limits, for the examples: the recipe the README's
+//! "In production" section describes for axum and warp users (`axum::serve`
+//! and warp's server set no header read timeout).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What one connection may cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A connection that has not sent its request head by then is closed.
+    pub header_timeout: Duration,
+    /// Connections past this many open at once get 503.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    /// 10 s for the request head, 10,000 connections.
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// Serves `service` on `listener` with `limits` until `shutdown` completes;
+/// then stops accepting and waits for the open connections (whose event
+/// streams the caller ends, e.g. with `Sse::until`) for at most `grace`.
+pub async fn serve<S, B>(
+    listener: tokio::net::TcpListener,
+    service: S,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (mut socket, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => continue,
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            tokio::spawn(async move {
+                if tokio::time::timeout(limits.header_timeout, read_head(&mut socket))
+                    .await
+                    .is_ok()
+                {
+                    let _ = socket.write_all(TOO_MANY).await;
+                }
+                let _ = socket.shutdown().await;
+            });
+            continue;
+        };
+        let connection = builder
+            .serve_connection_with_upgrades(
+                TokioIo::new(socket),
+                TowerToHyperService::new(service.clone()),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+}
+
+/// What a connection past the cap gets, after its request head.
+const TOO_MANY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Reads until the end of a request head (a blank line) or of the input.
+async fn read_head(socket: &mut tokio::net::TcpStream) {
+    let mut tail = [0u8; 4];
+    let mut buf = [0u8; 1024];
+    while let Ok(n @ 1..) = socket.read(&mut buf).await {
+        for &byte in &buf[..n] {
+            tail = [tail[1], tail[2], tail[3], byte];
+            if &tail == b"\r\n\r\n" {
+                return;
+            }
+        }
+    }
+}
