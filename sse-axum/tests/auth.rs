@@ -66,6 +66,17 @@ async fn next(reports: &mut mpsc::UnboundedReceiver<serde_json::Value>) -> serde
         .unwrap()
 }
 
+/// Bob sends Alice "for alice N" and Alice sends Bob "for bob N".
+async fn notify_each_other(client: &reqwest::Client, base: &str, n: u32) {
+    let alice = format!("for alice {n}");
+    assert_eq!(
+        notify(client, base, "bob-secret", "alice", &alice).await,
+        202
+    );
+    let bob = format!("for bob {n}");
+    assert_eq!(notify(client, base, "alice-secret", "bob", &bob).await, 202);
+}
+
 async fn notify(client: &reqwest::Client, base: &str, token: &str, to: &str, text: &str) -> u16 {
     client
         .post(format!("{base}/notify"))
@@ -120,28 +131,7 @@ async fn each_user_gets_only_their_own_notifications_in_chromium_with_the_polyfi
 
     // History before the pages open: ids 1 and 2 in each user's channel.
     for n in 1..=2 {
-        assert_eq!(
-            notify(
-                &client,
-                &base,
-                "bob-secret",
-                "alice",
-                &format!("for alice {n}")
-            )
-            .await,
-            202
-        );
-        assert_eq!(
-            notify(
-                &client,
-                &base,
-                "alice-secret",
-                "bob",
-                &format!("for bob {n}")
-            )
-            .await,
-            202
-        );
+        notify_each_other(&client, &base, n).await;
     }
     // Alice's own page, Bob's, and a page with Alice's token resuming from
     // an id of Bob's stream ("1"): it names Alice's event 1, never Bob's.
@@ -183,28 +173,7 @@ async fn each_user_gets_only_their_own_notifications_in_chromium_with_the_polyfi
     // Live notifications, sent across the polyfill's reconnections (every
     // 1.5 s without a heartbeat).
     for n in 3..=5 {
-        assert_eq!(
-            notify(
-                &client,
-                &base,
-                "bob-secret",
-                "alice",
-                &format!("for alice {n}")
-            )
-            .await,
-            202
-        );
-        assert_eq!(
-            notify(
-                &client,
-                &base,
-                "alice-secret",
-                "bob",
-                &format!("for bob {n}")
-            )
-            .await,
-            202
-        );
+        notify_each_other(&client, &base, n).await;
         tokio::time::sleep(Duration::from_millis(1700)).await;
     }
 
