@@ -431,14 +431,3 @@ where
         }
     }
 }
-
-/// The response headers of an event stream, for the framework adapters:
-/// the media type; `no-cache` so nothing stores it and `no-transform` so
-/// proxies and compression layers pass it through; and
-/// `X-Accel-Buffering: no`, which stops nginx from buffering it. No
-/// `Connection` header (HTTP/2 forbids it) and no length.
-pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
-    ("content-type", crate::MIME_TYPE),
-    ("cache-control", "no-cache, no-transform"),
-    ("x-accel-buffering", "no"),
-];

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use super::encode_stream::Outgoing;
 use crate::encode::EncodedFrame;
-use crate::encode_stream::Outgoing;
 use crate::error::InvalidField;
 use crate::event::{Event, EventBuilder, Frame};
 use crate::str::ByteStr;
