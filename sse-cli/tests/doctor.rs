@@ -151,9 +151,10 @@ async fn a_usage_error_exits_with_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_progress_example_has_no_problem() {
-    // `cargo test --workspace` builds the examples beside the binaries.
+/// The progress example (built by `cargo test --workspace` beside the
+/// binaries) on a free port: the process and its address; `None` (said
+/// loudly) when it is not built, outside CI.
+fn progress_example() -> Option<(test_support::servers::ChildGuard, std::net::SocketAddr)> {
     let example = std::path::Path::new(SSE)
         .parent()
         .unwrap()
@@ -167,7 +168,7 @@ async fn the_progress_example_has_no_problem() {
             "SKIPPED: {} not built (cargo test --workspace builds it)",
             example.display()
         );
-        return;
+        return None;
     }
     let port = test_support::servers::free_port();
     let child = std::process::Command::new(&example)
@@ -176,12 +177,29 @@ async fn the_progress_example_has_no_problem() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _server = test_support::servers::ChildGuard::new(child);
+    let server = test_support::servers::ChildGuard::new(child);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     test_support::servers::wait_for_port(addr, Duration::from_secs(10));
+    Some((server, addr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_example_has_no_problem_alone_and_behind_plain_nginx() {
+    let Some((_server, addr)) = progress_example() else {
+        return;
+    };
     let (code, out) = doctor(&format!("http://{addr}/events")).await;
     assert_eq!(code, 0, "{out}");
     for line in ["ok       buffering", "ok       ids", "ok       resume"] {
         assert!(out.contains(line), "{line:?} in:\n{out}");
     }
+    // Behind the plain proxy_pass of the seeds: its X-Accel-Buffering: no
+    // is enough.
+    let config = PLAIN_PROXY.replace("{upstream}", &addr.to_string());
+    let Some(nginx) = Nginx::start(&config, |_| {}) else {
+        return;
+    };
+    let (code, out) = doctor(&format!("http://127.0.0.1:{}/events", nginx.port())).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok       buffering"), "{out}");
 }
