@@ -236,6 +236,9 @@ impl<B: Backend> Hub<B> {
         from: impl Into<Resume<'a>>,
     ) -> Result<Subscription, B::Error> {
         let start = self.inner.backend.subscribe(channel, from.into()).await?;
+        // Counting the replay takes the log's lock once more: only when the
+        // metrics are compiled in.
+        #[cfg(feature = "metrics")]
         match &start.replay {
             Replay::Missed(frames) => {
                 metrics::replayed(frames.len() as u64 + start.reader.behind());

@@ -81,6 +81,7 @@ mod recorded {
 }
 
 #[cfg(not(feature = "metrics"))]
+#[allow(dead_code)] // `replayed` is only counted with the feature
 mod recorded {
     pub(crate) fn subscribers(_: f64) {}
     pub(crate) fn channels(_: f64) {}

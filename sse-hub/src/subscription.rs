@@ -74,6 +74,7 @@ impl Stream for Subscription {
         match this.reader.poll_read(cx) {
             Poll::Ready(Read::Frames(frames)) => Poll::Ready(Some(frames)),
             Poll::Ready(Read::Reset(last_id)) => {
+                crate::metrics::reset();
                 Poll::Ready(Some(reset_frame(&this.reset, last_id)))
             }
             Poll::Pending => Poll::Pending,
