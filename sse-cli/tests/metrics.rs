@@ -48,17 +48,26 @@ async fn metrics_pass_promtool_and_move_with_clients_and_events() {
     stdin.flush().await.unwrap();
     let mut client = test_support::connect(&url, None).await;
     let mut resumed = test_support::connect(&url, Some("1")).await;
-    stdin
-        .write_all(b"{\"data\":\"two\"}\n{\"data\":\"three\"}\n{\"data\":\"four\"}\n")
-        .await
-        .unwrap();
-    stdin.flush().await.unwrap();
-    for stream in [&mut client, &mut resumed] {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(5),
-            futures_util::StreamExt::next(stream),
-        )
-        .await;
+    // One event at a time, each read by both clients before the next: with
+    // a history of 2, a client that had not read "two" when "four" arrived
+    // would (rightly) be cut off and reset, which this part does not test.
+    for data in ["two", "three", "four"] {
+        stdin
+            .write_all(format!("{{\"data\":\"{data}\"}}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        for stream in [&mut client, &mut resumed] {
+            let event = tokio::time::timeout(
+                Duration::from_secs(5),
+                futures_util::StreamExt::next(stream),
+            )
+            .await
+            .expect("each event within 5 s")
+            .expect("an event")
+            .unwrap();
+            assert_eq!(event.data(), data);
+        }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let body = scrape().await;
