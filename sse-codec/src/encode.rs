@@ -24,7 +24,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::Encoder;
 
 use crate::decode::EventDecoder;
+use crate::error::{InvalidField, InvalidFieldKind};
 use crate::event::{Event, Frame};
+use crate::event_ref::EventRef;
 use crate::parse;
 
 const EVENT_PREFIX: &[u8] = b"event: ";
@@ -51,10 +53,7 @@ impl Event {
     /// assert_eq!(event.encoded_len(), event.to_bytes().len());
     /// ```
     pub fn encoded_len(&self) -> usize {
-        self.head_len()
-            + self.data_lines * (DATA_PREFIX.len() + EOL.len())
-            + (self.data.len() + 1 - self.data_lines)
-            + EOL.len()
+        self.parts().len()
     }
 
     /// Appends the event's wire bytes to `dst`, reserving the exact length
@@ -72,16 +71,7 @@ impl Event {
     /// assert_eq!(&buf[..], b"data: a\ndata: b\n\n");
     /// ```
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.reserve(self.encoded_len());
-        self.put_head(dst);
-        if self.data_lines == 1 {
-            put_field(dst, DATA_PREFIX, self.data.as_bytes());
-        } else {
-            for line in self.data.as_bytes().split(|&b| b == b'\n') {
-                put_field(dst, DATA_PREFIX, line);
-            }
-        }
-        dst.put_slice(EOL);
+        self.parts().put(dst);
     }
 
     /// The event's wire bytes, in one allocation of the exact size.
@@ -133,26 +123,182 @@ impl Event {
         }
     }
 
+    /// The event as the parts its wire form is written from.
+    #[inline]
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            event_type: self.event_type.as_deref().map(str::as_bytes),
+            id: self.id.as_deref().map(str::as_bytes),
+            retry: self.retry,
+            data: self.data.as_bytes(),
+            // Stored data has LF line breaks only, one byte each.
+            lines: self.data_lines,
+            break_bytes: self.data_lines - 1,
+        }
+    }
+
     /// Length of the `event`, `id` and `retry` lines.
     fn head_len(&self) -> usize {
-        let field = |prefix: &[u8], value: Option<&str>| {
-            value.map_or(0, |v| prefix.len() + v.len() + EOL.len())
-        };
-        field(EVENT_PREFIX, self.event_type.as_deref())
-            + field(ID_PREFIX, self.id.as_deref())
-            + self.retry.map_or(0, retry_len)
+        self.parts().head_len()
     }
 
     fn put_head(&self, dst: &mut BytesMut) {
-        if let Some(event_type) = &self.event_type {
-            put_field(dst, EVENT_PREFIX, event_type.as_bytes());
+        self.parts().put_head(dst);
+    }
+}
+
+// ===== impl EventRef =====
+
+impl EventRef<'_> {
+    /// Appends the event's wire bytes to `dst`, straight from the borrowed
+    /// fields: the type and id are checked as
+    /// [`EventBuilder`](crate::EventBuilder) checks them, the data is split
+    /// at its line breaks (CR, LF, CRLF) in the same pass that counts them,
+    /// and the exact length is reserved once. Nothing is allocated once `dst`
+    /// has room. The bytes are those of the [`Event`] built from the same
+    /// fields.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidField`] if the type has a line break or the id a line break
+    /// or NUL; `dst` is then left as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use sse_codec::EventRef;
+    ///
+    /// let mut buf = BytesMut::with_capacity(4096);
+    /// for token in ["Hel", "lo"] {
+    ///     EventRef::new(token).encode(&mut buf)?;
+    /// }
+    /// assert_eq!(&buf[..], b"data: Hel\n\ndata: lo\n\n");
+    /// assert!(EventRef::new("x").with_id("1\nid: 2").encode(&mut buf).is_err());
+    /// # Ok::<(), sse_codec::InvalidField>(())
+    /// ```
+    pub fn encode(&self, dst: &mut BytesMut) -> Result<(), InvalidField> {
+        let event_type = self.event_type.map(str::as_bytes);
+        if event_type.is_some_and(|t| memchr::memchr2(b'\r', b'\n', t).is_some()) {
+            return Err(InvalidFieldKind::EventTypeLineBreak.into());
         }
-        if let Some(id) = &self.id {
-            put_field(dst, ID_PREFIX, id.as_bytes());
+        let id = self.id.map(str::as_bytes);
+        if let Some(id) = id {
+            if let Some(i) = memchr::memchr3(b'\r', b'\n', 0, id) {
+                return Err(match id[i] {
+                    0 => InvalidFieldKind::IdNul,
+                    _ => InvalidFieldKind::IdLineBreak,
+                }
+                .into());
+            }
+        }
+        let data = self.data.as_bytes();
+        let (lines, break_bytes) = match memchr::memchr2(b'\r', b'\n', data) {
+            None => (1, 0),
+            Some(first) => count_breaks(data, first),
+        };
+        Parts {
+            event_type,
+            id,
+            retry: self.retry,
+            data,
+            lines,
+            break_bytes,
+        }
+        .put(dst);
+        Ok(())
+    }
+}
+
+/// The lines of `data`, whose first line break is at `first`, and the bytes
+/// its line breaks take (CRLF is one break of two bytes).
+#[cold]
+fn count_breaks(data: &[u8], first: usize) -> (usize, usize) {
+    let (mut lines, mut break_bytes) = (1, 0);
+    let mut breaks = memchr::memchr2_iter(b'\r', b'\n', &data[first..]);
+    while let Some(i) = breaks.next() {
+        lines += 1;
+        break_bytes += 1;
+        if data[first + i] == b'\r' && data.get(first + i + 1) == Some(&b'\n') {
+            breaks.next();
+            break_bytes += 1;
+        }
+    }
+    (lines, break_bytes)
+}
+
+/// An event's fields as its wire form is written from them, checked.
+struct Parts<'a> {
+    event_type: Option<&'a [u8]>,
+    id: Option<&'a [u8]>,
+    retry: Option<Duration>,
+    data: &'a [u8],
+    /// Lines of the data: one more than its line breaks.
+    lines: usize,
+    /// Bytes of the data's line breaks, which are not written as they are.
+    break_bytes: usize,
+}
+
+impl Parts<'_> {
+    /// The exact length of the wire form.
+    #[inline]
+    fn len(&self) -> usize {
+        self.head_len()
+            + self.lines * (DATA_PREFIX.len() + EOL.len())
+            + (self.data.len() - self.break_bytes)
+            + EOL.len()
+    }
+
+    #[inline]
+    fn head_len(&self) -> usize {
+        let field = |prefix: &[u8], value: Option<&[u8]>| {
+            value.map_or(0, |v| prefix.len() + v.len() + EOL.len())
+        };
+        field(EVENT_PREFIX, self.event_type)
+            + field(ID_PREFIX, self.id)
+            + self.retry.map_or(0, retry_len)
+    }
+
+    #[inline]
+    fn put_head(&self, dst: &mut BytesMut) {
+        if let Some(event_type) = self.event_type {
+            put_field(dst, EVENT_PREFIX, event_type);
+        }
+        if let Some(id) = self.id {
+            put_field(dst, ID_PREFIX, id);
         }
         if let Some(retry) = self.retry {
             put_retry(dst, retry);
         }
+    }
+
+    /// Writes the wire form, reserving its exact length first.
+    #[inline]
+    fn put(&self, dst: &mut BytesMut) {
+        dst.reserve(self.len());
+        self.put_head(dst);
+        if self.lines == 1 {
+            put_field(dst, DATA_PREFIX, self.data);
+        } else {
+            self.put_lines(dst);
+        }
+        dst.put_slice(EOL);
+    }
+
+    /// The data as one `data:` line per line, split at CR, LF and CRLF.
+    fn put_lines(&self, dst: &mut BytesMut) {
+        let data = self.data;
+        let mut start = 0;
+        let mut breaks = memchr::memchr2_iter(b'\r', b'\n', data);
+        while let Some(i) = breaks.next() {
+            put_field(dst, DATA_PREFIX, &data[start..i]);
+            start = i + 1;
+            if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
+                breaks.next();
+                start = i + 2;
+            }
+        }
+        put_field(dst, DATA_PREFIX, &data[start..]);
     }
 }
 

@@ -132,6 +132,7 @@ mod decode_stream;
 mod encode;
 mod error;
 mod event;
+mod event_ref;
 #[cfg(feature = "stream")]
 mod glue;
 mod http;
@@ -144,6 +145,7 @@ pub use crate::decode_stream::EventStream;
 pub use crate::encode::{EncodedEvent, EncodedFrame, EventEncoder, NotOneFrame, KEEP_ALIVE};
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
+pub use crate::event_ref::{EventRef, FrameRef};
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub use crate::glue::{

@@ -112,13 +112,33 @@ impl ByteStr {
     /// assert_eq!(s, "a\u{FFFD}b");
     /// ```
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
-        // `from_utf8` is much faster than the lossy iterator on valid input,
-        // the case that matters.
-        if std::str::from_utf8(&bytes).is_ok() {
+        // A whole-input check is much faster than the lossy iterator on
+        // valid input, the case that matters.
+        if simdutf8::basic::from_utf8(&bytes).is_ok() {
             // Invariant: just checked.
             return ByteStr { bytes };
         }
         Self::from(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Takes `bytes` if they are valid UTF-8, checked with `simdutf8` (the
+    /// fast check for the decoder's one pass per chunk).
+    pub(crate) fn from_utf8_checked(bytes: Bytes) -> Option<Self> {
+        simdutf8::basic::from_utf8(&bytes).ok()?;
+        // Invariant: just checked.
+        Some(ByteStr { bytes })
+    }
+
+    /// The part of the string at byte offsets `start..end`, sharing its
+    /// storage; `None` if an offset is out of range or not on a character
+    /// boundary.
+    pub(crate) fn substr(&self, start: usize, end: usize) -> Option<Self> {
+        self.as_str().get(start..end)?;
+        // Invariant: a part of a valid string that starts and ends on
+        // character boundaries (just checked) is valid.
+        Some(ByteStr {
+            bytes: self.bytes.slice(start..end),
+        })
     }
 
     /// Views the string as `&str`.

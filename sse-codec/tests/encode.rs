@@ -17,7 +17,7 @@ fn encoded(event: &Event) -> Bytes {
 
 /// Decodes `bytes` as one stream and returns its frames.
 fn decode(bytes: &[u8]) -> Vec<Out> {
-    decode_chunks(sse_codec::EventDecoder::new(), [bytes]).out
+    decode_chunks(sse_codec::EventDecoder::new, [bytes]).out
 }
 
 /// `event` encodes to exactly `wire`, which decodes back to `event` alone.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use sse_codec::{Event, EventDecoder, Frame};
+use sse_codec::{Event, EventDecoder, EventRef, Frame};
 use support::{decode_chunks, naive, split_at, Out};
 
 /// Bytes made of the pieces that matter to the grammar, so that random
@@ -57,7 +57,7 @@ proptest! {
     /// written from the spec.
     #[test]
     fn decoder_matches_naive_reference(input in sse_bytes(), picks in prop::collection::vec(any::<Index>(), 0..6)) {
-        let outcome = decode_chunks(unlimited(), split_at(&input, &cuts(input.len(), &picks)));
+        let outcome = decode_chunks(unlimited, split_at(&input, &cuts(input.len(), &picks)));
         let (frames, last_event_id, retry) = naive::decode(&input, "");
         prop_assert_eq!(outcome.out, frames.into_iter().map(Out::Frame).collect::<Vec<_>>());
         prop_assert_eq!(outcome.last_event_id.unwrap_or_default(), last_event_id);
@@ -67,8 +67,8 @@ proptest! {
     /// Any bytes, any chunking: the same result as one chunk, and no panic.
     #[test]
     fn any_bytes_any_chunking(input in prop::collection::vec(any::<u8>(), 0..300), picks in prop::collection::vec(any::<Index>(), 0..8)) {
-        let whole = decode_chunks(unlimited(), [&input[..]]);
-        let split = decode_chunks(unlimited(), split_at(&input, &cuts(input.len(), &picks)));
+        let whole = decode_chunks(unlimited, [&input[..]]);
+        let split = decode_chunks(unlimited, split_at(&input, &cuts(input.len(), &picks)));
         prop_assert_eq!(split, whole);
     }
 
@@ -78,13 +78,13 @@ proptest! {
     #[test]
     fn limit_is_chunking_invariant(input in sse_bytes(), max in 0usize..40, picks in prop::collection::vec(any::<Index>(), 0..8)) {
         let make = || EventDecoder::with_max_event_size(max);
-        let whole = decode_chunks(make(), [&input[..]]);
-        let split = decode_chunks(make(), split_at(&input, &cuts(input.len(), &picks)));
-        let bytewise = decode_chunks(make(), input.chunks(1));
+        let whole = decode_chunks(&make, [&input[..]]);
+        let split = decode_chunks(&make, split_at(&input, &cuts(input.len(), &picks)));
+        let bytewise = decode_chunks(&make, input.chunks(1));
         prop_assert_eq!(&split, &whole);
         prop_assert_eq!(&bytewise, &whole);
         // Every event that arrives is one the unlimited decoder also sees.
-        let all = decode_chunks(unlimited(), [&input[..]]);
+        let all = decode_chunks(unlimited, [&input[..]]);
         for out in &whole.out {
             if let Out::Frame(Frame::Event(event)) = out {
                 prop_assert!(all.out.iter().any(|o| matches!(o, Out::Frame(Frame::Event(e)) if e.data() == event.data())));
@@ -212,7 +212,7 @@ proptest! {
         for frame in &frames {
             frame.encode(&mut buf);
         }
-        let outcome = decode_chunks(EventDecoder::with_max_event_size(usize::MAX), split_at(&buf, &cuts(buf.len(), &picks)));
+        let outcome = decode_chunks(|| EventDecoder::with_max_event_size(usize::MAX), split_at(&buf, &cuts(buf.len(), &picks)));
         let expected: Vec<Out> = as_received(&frames).into_iter().map(Out::Frame).collect();
         prop_assert_eq!(outcome.out, expected);
     }
@@ -230,9 +230,49 @@ proptest! {
         let bad_id = id.contains(['\r', '\n', '\0']);
         prop_assert_eq!(built.is_err(), bad_type || bad_id);
         if let Ok(event) = built {
-            let outcome = decode_chunks(EventDecoder::with_max_event_size(usize::MAX), [&event.to_bytes()[..]]);
+            let outcome = decode_chunks(|| EventDecoder::with_max_event_size(usize::MAX), [&event.to_bytes()[..]]);
             let expected: Vec<Out> = as_received(&[Frame::Event(event)]).into_iter().map(Out::Frame).collect();
             prop_assert_eq!(outcome.out, expected);
+        }
+    }
+
+    /// Encoding straight from borrowed fields (`EventRef::encode`) refuses
+    /// exactly what the builder refuses, and otherwise writes the very bytes
+    /// of the event built from the same fields, with the exact length
+    /// reserved and nothing written on error.
+    #[test]
+    fn borrowed_fields_encode_as_the_built_event(
+        event_type in prop::option::of(prop_oneof!["[a:\r\n ]{0,8}", any::<String>(), Just("message".to_owned())]),
+        id in prop::option::of(prop_oneof!["[a:\r\n\u{0} ]{0,8}", any::<String>()]),
+        retry in prop::option::of(any::<u64>().prop_map(Duration::from_millis)),
+        data in data(),
+    ) {
+        let mut builder = Event::builder().data(data.clone());
+        let mut borrowed = EventRef::new(&data);
+        if let Some(t) = &event_type {
+            builder = builder.event_type(t.clone());
+            borrowed = borrowed.with_event_type(t);
+        }
+        if let Some(id) = &id {
+            builder = builder.id(id.clone());
+            borrowed = borrowed.with_id(id);
+        }
+        if let Some(r) = retry {
+            builder = builder.retry(r);
+            borrowed = borrowed.with_retry(r);
+        }
+        let mut buf = BytesMut::from(&b"before"[..]);
+        let written = borrowed.encode(&mut buf);
+        match builder.build() {
+            Ok(event) => {
+                prop_assert!(written.is_ok());
+                prop_assert_eq!(&buf[6..], &event.to_bytes()[..]);
+                prop_assert_eq!(borrowed.to_event().unwrap(), event);
+            }
+            Err(_) => {
+                prop_assert!(written.is_err());
+                prop_assert_eq!(&buf[..], b"before");
+            }
         }
     }
 }

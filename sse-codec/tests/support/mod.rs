@@ -49,8 +49,34 @@ fn push(out: &mut Vec<Out>, result: Result<Option<Frame>, DecodeError>) -> bool 
     }
 }
 
-/// Decodes `chunks` in order with `decode_frame`, then ends the stream.
+/// Decodes `chunks` in order with a decoder from `make`, then ends the
+/// stream, twice: owned (`decode_frame`) and borrowed (`for_each_frame`),
+/// and checks that both agree. Returns the outcome.
 pub fn decode_chunks<'a>(
+    make: impl Fn() -> EventDecoder,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Outcome {
+    let chunks: Vec<&[u8]> = chunks.into_iter().collect();
+    let owned = decode_chunks_owned(make(), chunks.iter().copied());
+    let borrowed = decode_chunks_borrowed(make(), chunks.iter().copied());
+    assert_eq!(
+        borrowed, owned,
+        "borrowed and owned decoding differ: {chunks:?}"
+    );
+    owned
+}
+
+fn check_bound(decoder: &EventDecoder) {
+    assert!(
+        decoder.buffered_len() <= decoder.max_event_size(),
+        "holds {} bytes, limit {}",
+        decoder.buffered_len(),
+        decoder.max_event_size()
+    );
+}
+
+/// Decodes `chunks` in order with `decode_frame`, then ends the stream.
+pub fn decode_chunks_owned<'a>(
     mut decoder: EventDecoder,
     chunks: impl IntoIterator<Item = &'a [u8]>,
 ) -> Outcome {
@@ -59,12 +85,27 @@ pub fn decode_chunks<'a>(
         let mut chunk = Bytes::copy_from_slice(chunk);
         while push(&mut out, decoder.decode_frame(&mut chunk)) {}
         assert!(chunk.is_empty(), "Ok(None) before the chunk was used up");
-        assert!(
-            decoder.buffered_len() <= decoder.max_event_size(),
-            "holds {} bytes, limit {}",
-            decoder.buffered_len(),
-            decoder.max_event_size()
-        );
+        check_bound(&decoder);
+    }
+    decoder.finish();
+    outcome(&decoder, out)
+}
+
+/// Decodes `chunks` in order with `for_each_frame`, then ends the stream.
+pub fn decode_chunks_borrowed<'a>(
+    mut decoder: EventDecoder,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Outcome {
+    let mut out = Vec::new();
+    for chunk in chunks {
+        decoder.for_each_frame(chunk, |frame| {
+            out.push(match frame {
+                Ok(frame) => Out::Frame(frame.to_frame().expect("a decoded frame is valid")),
+                Err(DecodeError::EventTooLarge { .. }) => Out::TooLarge,
+                Err(err) => panic!("unexpected error {err}"),
+            })
+        });
+        check_bound(&decoder);
     }
     decoder.finish();
     outcome(&decoder, out)
@@ -105,12 +146,12 @@ pub fn events_only(out: &[Out]) -> Vec<Out> {
 /// whole, split at every offset, one byte at a time, and events-only through
 /// `decode_eof`. Returns the outcome.
 pub fn decode_four_ways(make: impl Fn() -> EventDecoder, input: &[u8]) -> Outcome {
-    let whole = decode_chunks(make(), [input]);
+    let whole = decode_chunks(&make, [input]);
     for cut in 0..=input.len() {
-        let split = decode_chunks(make(), split_at(input, &[cut]));
+        let split = decode_chunks(&make, split_at(input, &[cut]));
         assert_eq!(split, whole, "split at byte {cut} of {input:?}");
     }
-    let bytewise = decode_chunks(make(), input.chunks(1));
+    let bytewise = decode_chunks(&make, input.chunks(1));
     assert_eq!(bytewise, whole, "one byte at a time: {input:?}");
 
     let (events, mut decoder) = decode_via_eof(make(), input);
