@@ -42,6 +42,35 @@ fn ours(chunks: &[Bytes], limit: usize) -> (usize, usize) {
     (events, data_len)
 }
 
+/// The borrowing path: each event looked at and let go.
+fn ours_borrowed(chunks: &[Bytes], limit: usize) -> (usize, usize) {
+    let mut decoder = EventDecoder::with_max_event_size(limit);
+    let (mut events, mut data_len) = (0, 0);
+    for chunk in chunks {
+        decoder.for_each_event(chunk, |event| {
+            events += 1;
+            data_len += event.unwrap().data().len();
+        });
+    }
+    (events, data_len)
+}
+
+/// The owned path through `EventStream`, as a client reads a body.
+fn ours_stream(rt: &tokio::runtime::Runtime, chunks: &[Bytes]) -> (usize, usize) {
+    rt.block_on(async {
+        let mut s = sse_codec::EventStream::with_decoder(
+            stream::iter(chunks.iter().cloned().map(Ok::<_, Infallible>)),
+            EventDecoder::with_max_event_size(LIMIT),
+        );
+        let (mut events, mut data_len) = (0, 0);
+        while let Some(event) = s.next().await {
+            events += 1;
+            data_len += event.unwrap().data().len();
+        }
+        (events, data_len)
+    })
+}
+
 fn eventsource_stream(rt: &tokio::runtime::Runtime, chunks: &[Bytes]) -> (usize, usize) {
     rt.block_on(async {
         let mut s = stream::iter(chunks.iter().cloned().map(Ok::<_, Infallible>)).eventsource();
@@ -111,8 +140,14 @@ fn group(c: &mut Criterion, corpus: &Corpus, chunk_size: usize) {
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(4));
+    g.bench_function("sse-codec-borrowed", |b| {
+        b.iter(|| assert_eq!(ours_borrowed(black_box(&chunks), LIMIT), expected));
+    });
     g.bench_function("sse-codec", |b| {
         b.iter(|| assert_eq!(ours(black_box(&chunks), LIMIT), expected));
+    });
+    g.bench_function("sse-codec-stream", |b| {
+        b.iter(|| assert_eq!(ours_stream(&rt, black_box(&chunks)), expected));
     });
     g.bench_function("sse-stream", |b| {
         b.iter(|| assert_eq!(sse_stream(&rt, black_box(&chunks)), expected));

@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::stream;
 use http_body_util::BodyExt;
-use sse_codec::{ByteStr, Event};
+use sse_codec::{ByteStr, Event, EventRef};
 
 const CORPUS: usize = 16 << 20;
 /// Flush the reused output buffer past this size, as a server writing to a
@@ -88,6 +88,20 @@ fn ours_from_str(fields: &[Fields], buf: &mut BytesMut) -> usize {
             b = b.id(id.as_str());
         }
         b.build().unwrap().encode(buf);
+    })
+}
+
+/// Straight from `&str` field values, with no event built.
+fn ours_from_str_ref(fields: &[Fields], buf: &mut BytesMut) -> usize {
+    write_all(fields, buf, |(t, id, data), buf| {
+        let mut e = EventRef::new(data);
+        if let Some(t) = t {
+            e = e.with_event_type(t);
+        }
+        if let Some(id) = id {
+            e = e.with_id(id);
+        }
+        e.encode(buf).unwrap();
     })
 }
 
@@ -200,6 +214,9 @@ fn group(c: &mut Criterion, corpus: &Corpus) {
     g.bench_function("sse-codec-from-fields", |b| {
         b.iter(|| assert_eq!(ours_from_fields(black_box(&fields), &mut buf), total));
     });
+    g.bench_function("sse-codec-ref", |b| {
+        b.iter(|| assert_eq!(ours_from_str_ref(black_box(&fields), &mut buf), total));
+    });
     g.bench_function("sse-codec-from-str", |b| {
         b.iter(|| assert_eq!(ours_from_str(black_box(&fields), &mut buf), total));
     });
@@ -224,6 +241,7 @@ fn group(c: &mut Criterion, corpus: &Corpus) {
 fn corpora(c: &mut Criterion) {
     group(c, &benches::small_json(CORPUS));
     group(c, &benches::chat_tokens(CORPUS));
+    group(c, &benches::large(CORPUS));
 }
 
 criterion_group!(benches, corpora);

@@ -153,7 +153,7 @@ pub fn multiline(target: usize) -> Corpus {
 /// Events of one data line of 64 KiB to 1 MiB.
 pub fn large(target: usize) -> Corpus {
     let mut rng = fastrand::Rng::with_seed(SEED);
-    let mut b = Builder::new("large", false);
+    let mut b = Builder::new("large", true);
     while b.out.len() < target {
         let len = rng.usize(64 * 1024..=1024 * 1024);
         let data: String = (0..len).map(|_| rng.alphanumeric()).collect();

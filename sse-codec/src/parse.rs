@@ -103,6 +103,9 @@ pub(crate) enum Field {
 /// *value*." A line without a colon is a field whose value is empty.
 #[inline]
 pub(crate) fn parse_line(line: &[u8]) -> Line<'_> {
+    if line.is_empty() {
+        return Line::Blank;
+    }
     // The fields servers send, recognised by prefix without a search.
     for (prefix, field) in KNOWN_PREFIXES {
         if let Some(value) = line.strip_prefix(*prefix) {
@@ -110,7 +113,6 @@ pub(crate) fn parse_line(line: &[u8]) -> Line<'_> {
         }
     }
     let (name, value) = match memchr::memchr(b':', line) {
-        None if line.is_empty() => return Line::Blank,
         None => (line, &line[line.len()..]),
         Some(0) => return Line::Comment(&line[1..]),
         Some(colon) => (&line[..colon], strip_space(&line[colon + 1..])),

@@ -94,7 +94,7 @@ impl EventDecoder {
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
         self.leave_chunk();
-        let (start, end) = state::complete_lines(chunk, self.continues_line());
+        let (start, end) = state::complete_lines(chunk, self.state.continues_line());
         let input = Input {
             bytes: chunk,
             checked_at: start,
@@ -102,26 +102,26 @@ impl EventDecoder {
         };
         let mut pos = 0;
         loop {
-            match self.step(&input, &mut pos, want) {
+            match self.state.step(&input, &mut pos, want) {
                 Step::End => break,
                 Step::TooLarge => f(Err(DecodeError::EventTooLarge {
-                    max: self.max_event_size,
+                    max: self.state.max_event_size,
                 })),
                 Step::Retry(retry) => f(Ok(FrameRef::Retry(retry))),
                 Step::Comment(span) => {
                     let text = match span {
                         Span::Chunk(start, end) => input.str(start, end),
-                        Span::Held(start, end) => state::lossy(&self.conn.line[start..end]),
+                        Span::Held(start, end) => state::lossy(&self.state.conn.line[start..end]),
                     };
                     f(Ok(FrameRef::Comment(&text)));
                 }
                 Step::Event => {
                     self.call_with_event(&input, &mut f);
-                    self.block.clear();
+                    self.state.block.clear();
                 }
             }
         }
-        self.release_input(chunk);
+        self.state.release_input(chunk);
     }
 
     /// Calls `f` with the event the block holds.
@@ -129,7 +129,7 @@ impl EventDecoder {
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
-        let block = &self.block;
+        let block = &self.state.block;
         let data = match block.data.in_chunk {
             Some((start, end)) => input.str(start, end),
             None => state::lossy(&block.data.buf[block.data.start..]),
@@ -142,7 +142,7 @@ impl EventDecoder {
                     Text::Own => state::lossy(bytes),
                 });
         // The dispatch has committed the block's id, if it set one.
-        let id = Some(self.source.last_event_id.as_str()).filter(|id| !id.is_empty());
+        let id = Some(self.state.source.last_event_id.as_str()).filter(|id| !id.is_empty());
         f(Ok(FrameRef::Event(EventRef::decoded(
             &data,
             event_type.as_deref(),

@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
-use self::state::{Block, Bom, Connection, Input, Skip, Source, Span, Step, Text, Want};
+use self::state::{Block, Connection, Input, Source, Span, State, Step, Text, Want};
 use crate::error::DecodeError;
 use crate::event::{Event, Frame};
 use crate::str::ByteStr;
@@ -93,14 +93,9 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 1024 * 1024;
 /// [`decode_frame`]: Self::decode_frame
 #[derive(Debug)]
 pub struct EventDecoder {
-    /// Limit on the bytes held for one event (see `state.rs`, invariant 4).
-    max_event_size: usize,
-    /// How far the byte stream has been read; reset by `finish`.
-    conn: Connection,
-    /// The event block being read; reset at each blank line.
-    block: Block,
-    /// What the `EventSource` keeps across connections.
-    source: Source,
+    /// The limit, the connection, the block being read, and what the
+    /// `EventSource` keeps (see `state.rs`).
+    state: State,
     /// The chunk `decode_event` and `decode_frame` are reading, between
     /// calls; empty once it is used up.
     current: Current,
@@ -138,6 +133,7 @@ impl Current {
 
     /// The value at `start..end` as a string sharing the chunk: without a
     /// second check when it lies in the checked part.
+    #[inline]
     fn shared_str(&self, start: usize, end: usize) -> ByteStr {
         let checked = self.checked.as_ref().and_then(|checked| {
             let from = start.checked_sub(self.checked_at)?;
@@ -195,10 +191,12 @@ impl EventDecoder {
     /// ```
     pub fn with_max_event_size(max_event_size: usize) -> Self {
         EventDecoder {
-            max_event_size,
-            conn: Connection::default(),
-            block: Block::default(),
-            source: Source::default(),
+            state: State {
+                max_event_size,
+                conn: Connection::default(),
+                block: Block::default(),
+                source: Source::default(),
+            },
             current: Current::default(),
             pending: Bytes::new(),
         }
@@ -206,14 +204,14 @@ impl EventDecoder {
 
     /// The maximum size of one event, in bytes.
     pub fn max_event_size(&self) -> usize {
-        self.max_event_size
+        self.state.max_event_size
     }
 
     /// Changes the maximum size of one event. It applies from the next line
     /// on; an event already past a lower limit is refused when its next line
     /// arrives.
     pub fn set_max_event_size(&mut self, max_event_size: usize) -> &mut Self {
-        self.max_event_size = max_event_size;
+        self.state.max_event_size = max_event_size;
         self
     }
 
@@ -238,7 +236,7 @@ impl EventDecoder {
     /// # Ok::<(), sse_codec::DecodeError>(())
     /// ```
     pub fn last_event_id(&self) -> Option<&str> {
-        Some(self.source.last_event_id.as_str()).filter(|id| !id.is_empty())
+        Some(self.state.source.last_event_id.as_str()).filter(|id| !id.is_empty())
     }
 
     /// Seeds the last event ID, as a client does when it reconnects with the
@@ -258,10 +256,10 @@ impl EventDecoder {
     /// ```
     pub fn set_last_event_id(&mut self, id: impl Into<ByteStr>) -> &mut Self {
         let id = id.into();
-        self.source.last_event_id.clear();
-        self.source.last_event_id.push_str(&id);
-        self.source.last_event_id_shared = Some(id);
-        self.block.id = None;
+        self.state.source.last_event_id.clear();
+        self.state.source.last_event_id.push_str(&id);
+        self.state.source.last_event_id_shared = Some(id);
+        self.state.block.id = None;
         self
     }
 
@@ -270,19 +268,19 @@ impl EventDecoder {
     /// A `retry` field takes effect as soon as its line is read, even in a
     /// block that dispatches no event.
     pub fn retry(&self) -> Option<Duration> {
-        self.source.retry
+        self.state.source.retry
     }
 
     /// The number of bytes the decoder holds between calls for an
     /// incomplete line and event (at most
     /// [`max_event_size`](Self::max_event_size)).
     pub fn buffered_len(&self) -> usize {
-        let data = &self.block.data;
+        let data = &self.state.block.data;
         let data_len = match data.in_chunk {
             Some((start, end)) => end - start,
             None => data.buf.len() - data.start,
         };
-        self.conn.line.len() + data_len + self.block.type_len
+        self.state.conn.line.len() + data_len + self.state.block.type_len
     }
 
     /// Decodes the next event from the front of `input`, consuming the bytes
@@ -302,11 +300,13 @@ impl EventDecoder {
     /// event is skipped; calling again goes on with the rest of `input`.
     pub fn decode_event(&mut self, input: &mut Bytes) -> Result<Option<Event>, DecodeError> {
         loop {
-            match self.decode_next(input, Want::Events)? {
-                Some(Frame::Event(event)) => return Ok(Some(event)),
-                Some(_) => continue,
-                None => return Ok(None),
-            }
+            return match self.run(input, Want::Events) {
+                Step::End => Ok(None),
+                Step::Event => Ok(Some(self.state.owned_event(&self.current))),
+                Step::TooLarge => Err(self.too_large()),
+                // Only reported when frames are wanted.
+                Step::Comment(_) | Step::Retry(_) => continue,
+            };
         }
     }
 
@@ -338,7 +338,13 @@ impl EventDecoder {
     ///
     /// As for [`decode_event`](Self::decode_event).
     pub fn decode_frame(&mut self, input: &mut Bytes) -> Result<Option<Frame>, DecodeError> {
-        self.decode_next(input, Want::Frames)
+        Ok(Some(match self.run(input, Want::Frames) {
+            Step::End => return Ok(None),
+            Step::Event => Frame::Event(self.state.owned_event(&self.current)),
+            Step::Comment(span) => Frame::Comment(self.state.owned_comment(&self.current, span)),
+            Step::Retry(retry) => Frame::Retry(retry),
+            Step::TooLarge => return Err(self.too_large()),
+        }))
     }
 
     /// Ends the stream: discards an incomplete event (the spec: "if the file
@@ -366,41 +372,38 @@ impl EventDecoder {
     /// ```
     pub fn finish(&mut self) {
         self.leave_chunk();
-        self.conn = Connection::default();
-        self.block = Block::default();
+        self.state.conn = Connection::default();
+        self.state.block = Block::default();
         self.pending = Bytes::new();
     }
-    /// The owned front end: runs the loop over what is left of `input`,
-    /// consumes what it read, and makes the frame it found.
-    fn decode_next(&mut self, input: &mut Bytes, want: Want) -> Result<Option<Frame>, DecodeError> {
+    /// The owned front end: makes `current` hold what is left of `input`,
+    /// runs the loop over it from where `input` starts, and consumes what
+    /// it read. On `Step::End` the chunk is let go.
+    #[inline]
+    fn run(&mut self, input: &mut Bytes, want: Want) -> Step {
         if !self.current.holds(input) {
             self.leave_chunk();
             self.enter_chunk(input.clone());
         }
-        let current = mem::take(&mut self.current);
-        let from = input.as_ptr() as usize - current.bytes.as_ptr() as usize;
+        let from = input.as_ptr() as usize - self.current.bytes.as_ptr() as usize;
         let mut pos = from;
-        let result = match self.step(&current.input(), &mut pos, want) {
-            Step::End => Ok(None),
-            Step::TooLarge => Err(DecodeError::EventTooLarge {
-                max: self.max_event_size,
-            }),
-            Step::Retry(retry) => Ok(Some(Frame::Retry(retry))),
-            Step::Comment(span) => Ok(Some(Frame::Comment(self.owned_comment(&current, span)))),
-            Step::Event => Ok(Some(Frame::Event(self.owned_event(&current)))),
-        };
+        let step = self.state.step(&self.current.input(), &mut pos, want);
         input.advance(pos - from);
-        if let Ok(None) = result {
-            self.release_input(&current.bytes);
-        } else {
-            self.current = current;
+        if step == Step::End {
+            self.leave_chunk();
         }
-        result
+        step
+    }
+
+    fn too_large(&self) -> DecodeError {
+        DecodeError::EventTooLarge {
+            max: self.state.max_event_size,
+        }
     }
 
     /// Starts reading `bytes`, checking its complete lines as UTF-8 once.
     fn enter_chunk(&mut self, bytes: Bytes) {
-        let (start, end) = state::complete_lines(&bytes, self.continues_line());
+        let (start, end) = state::complete_lines(&bytes, self.state.continues_line());
         self.current = Current {
             checked: ByteStr::from_utf8_checked(bytes.slice(start..end)),
             checked_at: start,
@@ -412,19 +415,13 @@ impl EventDecoder {
     fn leave_chunk(&mut self) {
         let current = mem::take(&mut self.current);
         if !current.bytes.is_empty() {
-            self.release_input(&current.bytes);
+            self.state.release_input(&current.bytes);
         }
     }
+}
 
-    /// Whether the next chunk's first bytes continue a line of an earlier
-    /// one (and so may continue a character).
-    fn continues_line(&self) -> bool {
-        !self.conn.line.is_empty()
-            || matches!(self.conn.bom, Bom::Matching(n) if n > 0)
-            || self.conn.skip == Skip::Block { mid_line: true }
-    }
-
-    fn owned_comment(&mut self, current: &Current, span: Span) -> ByteStr {
+impl State {
+    fn owned_comment(&self, current: &Current, span: Span) -> ByteStr {
         match span {
             Span::Chunk(start, end) => current.shared_str(start, end),
             Span::Held(start, end) => {
@@ -435,6 +432,7 @@ impl EventDecoder {
 
     /// The event the block holds, as an [`Event`] sharing the chunk; clears
     /// the block.
+    #[inline]
     fn owned_event(&mut self, current: &Current) -> Event {
         let block = &mut self.block;
         let data = match block.data.in_chunk {
@@ -526,9 +524,9 @@ mod tests {
         let mut chunk = Bytes::from(b"id: 5\nevent: e\ndata: a\ndata: b\n".to_vec());
         assert!(decoder.decode_event(&mut chunk).unwrap().is_none());
         assert!(decoder.current.bytes.is_empty());
-        assert_eq!(decoder.block.event_type, Some(Text::Own));
-        assert_eq!(decoder.block.id, Some(Text::Own));
-        assert_eq!(decoder.block.data.in_chunk, None);
-        assert_eq!(&decoder.block.data.buf[..], b"a\nb");
+        assert_eq!(decoder.state.block.event_type, Some(Text::Own));
+        assert_eq!(decoder.state.block.id, Some(Text::Own));
+        assert_eq!(decoder.state.block.data.in_chunk, None);
+        assert_eq!(&decoder.state.block.data.buf[..], b"a\nb");
     }
 }

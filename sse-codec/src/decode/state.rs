@@ -3,7 +3,7 @@
 //!
 //! BE ADVISED
 //!
-//! The loop ([`EventDecoder::step`]) reads a chunk given as a byte slice
+//! The loop ([`State::step`]) reads a chunk given as a byte slice
 //! and records where field values lie as offsets: [`Text::Chunk`] into the
 //! chunk being read, or in the decoder's own buffers. It never hands out a
 //! reference; each front end turns offsets into what it returns (a `&str` of
@@ -13,7 +13,7 @@
 //!
 //! 1. Offsets into the chunk ([`Text::Chunk`], [`Data::in_chunk`]) are only
 //!    held while that chunk is being read. Before a front end lets go of a
-//!    chunk, [`EventDecoder::release_input`] copies what they point at into
+//!    chunk, [`State::release_input`] copies what they point at into
 //!    the block's own buffers. So the memory a decoder holds between chunks
 //!    is its own, and bounded.
 //! 2. `Connection::line` holds the start of a line whose end has not
@@ -48,7 +48,6 @@ use std::borrow::Cow;
 use std::mem;
 use std::time::Duration;
 
-use super::EventDecoder;
 use crate::parse::{self, Field, Line};
 
 /// The connection: how far the byte stream has been read. Reset by
@@ -281,7 +280,30 @@ impl Block {
     }
 }
 
-impl EventDecoder {
+/// The decoder's state: the limit and the three groups. The line loop and
+/// what it calls are its methods, so a front end can run it while reading
+/// its own chunk (`EventDecoder::current`) alongside.
+#[derive(Debug)]
+pub(super) struct State {
+    /// Limit on the bytes held for one event (invariant 4).
+    pub(super) max_event_size: usize,
+    /// How far the byte stream has been read; reset by `finish`.
+    pub(super) conn: Connection,
+    /// The event block being read; reset at each blank line.
+    pub(super) block: Block,
+    /// What the `EventSource` keeps across connections.
+    pub(super) source: Source,
+}
+
+impl State {
+    /// Whether the next chunk's first bytes continue a line of an earlier
+    /// one (and so may continue a character).
+    pub(super) fn continues_line(&self) -> bool {
+        !self.conn.line.is_empty()
+            || matches!(self.conn.bom, Bom::Matching(n) if n > 0)
+            || self.conn.skip == Skip::Block { mid_line: true }
+    }
+
     /// The line loop: reads lines of `input` from `*pos` until one yields
     /// something for the front end, or the chunk ends.
     pub(super) fn step(&mut self, input: &Input<'_>, pos: &mut usize, want: Want) -> Step {
