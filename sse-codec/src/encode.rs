@@ -179,23 +179,17 @@ impl EventRef<'_> {
     /// ```
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), InvalidField> {
         let event_type = self.event_type.map(str::as_bytes);
-        if event_type.is_some_and(|t| memchr::memchr2(b'\r', b'\n', t).is_some()) {
+        if event_type.is_some_and(|t| parse::has_line_break(t, false)) {
             return Err(InvalidFieldKind::EventTypeLineBreak.into());
         }
         let id = self.id.map(str::as_bytes);
-        if let Some(id) = id {
-            if let Some(i) = memchr::memchr3(b'\r', b'\n', 0, id) {
-                return Err(match id[i] {
-                    0 => InvalidFieldKind::IdNul,
-                    _ => InvalidFieldKind::IdLineBreak,
-                }
-                .into());
-            }
+        if let Some(id) = id.filter(|id| parse::has_line_break(id, true)) {
+            return Err(parse::id_error(id).into());
         }
         let data = self.data.as_bytes();
-        let (lines, break_bytes) = match memchr::memchr2(b'\r', b'\n', data) {
-            None => (1, 0),
-            Some(first) => count_breaks(data, first),
+        let (lines, break_bytes) = match parse::has_line_break(data, false) {
+            false => (1, 0),
+            true => count_breaks(data),
         };
         Parts {
             event_type,
@@ -210,16 +204,16 @@ impl EventRef<'_> {
     }
 }
 
-/// The lines of `data`, whose first line break is at `first`, and the bytes
-/// its line breaks take (CRLF is one break of two bytes).
+/// The lines of `data` and the bytes its line breaks take (CRLF is one
+/// break of two bytes).
 #[cold]
-fn count_breaks(data: &[u8], first: usize) -> (usize, usize) {
+fn count_breaks(data: &[u8]) -> (usize, usize) {
     let (mut lines, mut break_bytes) = (1, 0);
-    let mut breaks = memchr::memchr2_iter(b'\r', b'\n', &data[first..]);
+    let mut breaks = memchr::memchr2_iter(b'\r', b'\n', data);
     while let Some(i) = breaks.next() {
         lines += 1;
         break_bytes += 1;
-        if data[first + i] == b'\r' && data.get(first + i + 1) == Some(&b'\n') {
+        if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
             breaks.next();
             break_bytes += 1;
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::{InvalidField, InvalidFieldKind};
+use crate::parse;
 use crate::str::ByteStr;
 
 /// The event type a browser uses when none is given.
@@ -156,6 +157,9 @@ impl Event {
 
 /// Stores CR and CRLF line breaks as LF and counts the lines.
 fn normalize_data(data: ByteStr) -> (ByteStr, usize) {
+    if !parse::has_line_break(data.as_bytes(), false) {
+        return (data, 1);
+    }
     let mut lines = 1;
     for i in memchr::memchr2_iter(b'\r', b'\n', data.as_bytes()) {
         if data.as_bytes()[i] == b'\r' {
@@ -261,7 +265,7 @@ impl EventBuilder {
     /// [`build`](Self::build) fails if the type contains CR or LF.
     pub fn event_type(mut self, event_type: impl Into<ByteStr>) -> Self {
         let event_type = event_type.into();
-        if memchr::memchr2(b'\r', b'\n', event_type.as_bytes()).is_some() {
+        if parse::has_line_break(event_type.as_bytes(), false) {
             return self.fail(InvalidFieldKind::EventTypeLineBreak);
         }
         if let Ok(event) = &mut self.inner {
@@ -280,11 +284,8 @@ impl EventBuilder {
     /// [`build`](Self::build) fails if the id contains CR, LF or NUL.
     pub fn id(mut self, id: impl Into<ByteStr>) -> Self {
         let id = id.into();
-        if let Some(i) = memchr::memchr3(b'\r', b'\n', 0, id.as_bytes()) {
-            return self.fail(match id.as_bytes()[i] {
-                0 => InvalidFieldKind::IdNul,
-                _ => InvalidFieldKind::IdLineBreak,
-            });
+        if parse::has_line_break(id.as_bytes(), true) {
+            return self.fail(parse::id_error(id.as_bytes()));
         }
         if let Ok(event) = &mut self.inner {
             event.id = Some(id);

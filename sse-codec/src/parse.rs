@@ -72,6 +72,26 @@ pub(crate) fn find_line_end(buf: &[u8]) -> Option<LineEnd> {
     })
 }
 
+/// Whether `value` holds a CR or a LF (or, with `nul`, a NUL): what makes
+/// an event type or id unwritable.
+#[inline]
+pub(crate) fn has_line_break(value: &[u8], nul: bool) -> bool {
+    match nul {
+        false => memchr::memchr2(b'\r', b'\n', value).is_some(),
+        true => memchr::memchr3(b'\r', b'\n', 0, value).is_some(),
+    }
+}
+
+/// What is wrong with an id that [`has_line_break`] refused: its first
+/// offending byte decides.
+#[cold]
+pub(crate) fn id_error(id: &[u8]) -> crate::error::InvalidFieldKind {
+    match memchr::memchr3(b'\r', b'\n', 0, id).map(|i| id[i]) {
+        Some(0) => crate::error::InvalidFieldKind::IdNul,
+        _ => crate::error::InvalidFieldKind::IdLineBreak,
+    }
+}
+
 /// One complete line of an event stream, classified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Line<'a> {
@@ -213,6 +233,22 @@ mod tests {
         assert_eq!(find_line_end(b"ab\r"), end(2, 3, true));
         assert_eq!(find_line_end(b"\n\r"), end(0, 1, false));
         assert_eq!(find_line_end(b"\r\r\n"), end(0, 1, false));
+    }
+
+    #[test]
+    fn line_breaks_found_in_short_and_long_values() {
+        for len in [0, 1, 15, 16, 17, 127, 128, 129, 300] {
+            let clean = vec![b'a'; len];
+            assert!(!has_line_break(&clean, true), "{len}");
+            for at in [0, len / 2, len.saturating_sub(1)].into_iter().filter(|&at| at < len) {
+                for (byte, nul_only) in [(b'\r', false), (b'\n', false), (0, true)] {
+                    let mut value = clean.clone();
+                    value[at] = byte;
+                    assert!(has_line_break(&value, true), "{len} {at} {byte}");
+                    assert_eq!(has_line_break(&value, false), !nul_only, "{len} {at} {byte}");
+                }
+            }
+        }
     }
 
     #[test]
