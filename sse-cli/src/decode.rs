@@ -4,7 +4,6 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
-use bytes::BytesMut;
 use sse_codec::{DecodeError, EventDecoder};
 
 use crate::jsonl::Line;
@@ -43,42 +42,53 @@ pub(crate) fn run(args: &Args) -> Result<(), Failed> {
     };
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut decoder = EventDecoder::with_max_event_size(args.max_event_size);
-    let mut buf = BytesMut::new();
+    let mut buf = vec![0; 64 * 1024];
     loop {
         if let Err(err) = out.flush() {
             return stopped(&err);
         }
-        buf.resize(64 * 1024, 0);
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(fail("decode", format!("reading {name}: {err}"))),
         };
-        let mut chunk = buf.split_to(n).freeze();
-        loop {
-            match decoder.decode_frame(&mut chunk) {
-                Ok(Some(frame)) => {
-                    if let Some(line) = Line::of(&frame, args.comments) {
-                        if let Err(err) = line.write(&mut out) {
-                            return stopped(&err);
-                        }
+        // Borrowed frames: each is written and let go, nothing is copied.
+        let mut failed = None;
+        decoder.for_each_frame(&buf[..n], |frame| {
+            if failed.is_some() {
+                return;
+            }
+            match frame {
+                Ok(frame) => {
+                    if let Some(line) = Line::of_ref(frame, args.comments) {
+                        failed = line.write(&mut out).err().map(Stop::Write);
                     }
                 }
-                Ok(None) => break,
                 Err(DecodeError::EventTooLarge { max }) => {
                     eprintln!(
                         "sse decode: skipped an event larger than {max} bytes (--max-event-size)"
                     );
                 }
-                Err(err) => return Err(fail("decode", err)),
+                Err(err) => failed = Some(Stop::Decode(err)),
             }
+        });
+        match failed {
+            None => {}
+            Some(Stop::Write(err)) => return stopped(&err),
+            Some(Stop::Decode(err)) => return Err(fail("decode", err)),
         }
     }
     // The end of input ends the stream: an unterminated event is dropped.
     decoder.finish();
     out.flush().or_else(|err| stopped(&err))?;
     Ok(())
+}
+
+/// Why a chunk's frames stopped being written.
+enum Stop {
+    Write(io::Error),
+    Decode(DecodeError),
 }
 
 /// Writing failed: fine if the reader left, an error otherwise.

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
-use sse_codec::{Event, Frame};
+use sse_codec::{Event, Frame, FrameRef};
 
 /// One output line.
 #[derive(Debug, Serialize)]
@@ -29,16 +29,21 @@ pub(crate) enum Line<'a> {
 impl<'a> Line<'a> {
     /// The line for a decoded frame; `None` for comments unless wanted.
     pub(crate) fn of(frame: &'a Frame, comments: bool) -> Option<Line<'a>> {
+        Self::of_ref(frame.as_frame_ref(), comments)
+    }
+
+    /// The line for a decoded frame, borrowed.
+    pub(crate) fn of_ref(frame: FrameRef<'a>, comments: bool) -> Option<Line<'a>> {
         match frame {
-            Frame::Event(event) => Some(Line::Event {
+            FrameRef::Event(event) => Some(Line::Event {
                 event_type: event.event_type(),
                 data: event.data(),
                 last_event_id: event.id().unwrap_or_default(),
             }),
-            Frame::Retry(retry) => Some(Line::Retry {
+            FrameRef::Retry(retry) => Some(Line::Retry {
                 retry: retry.as_millis(),
             }),
-            Frame::Comment(text) if comments => Some(Line::Comment { comment: text }),
+            FrameRef::Comment(text) if comments => Some(Line::Comment { comment: text }),
             _ => None,
         }
     }

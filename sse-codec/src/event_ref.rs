@@ -144,6 +144,39 @@ impl<'a> EventRef<'a> {
     }
 }
 
+impl Event {
+    /// The event with its fields borrowed, to hand to code written for
+    /// [`EventRef`] (one function for both decoding paths).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_codec::Event::builder().event_type("tick").data("1").build()?;
+    /// let borrowed = event.as_event_ref();
+    /// assert_eq!((borrowed.event_type(), borrowed.data()), ("tick", "1"));
+    /// # Ok::<(), sse_codec::InvalidField>(())
+    /// ```
+    pub fn as_event_ref(&self) -> EventRef<'_> {
+        EventRef {
+            data: self.data(),
+            event_type: self.event_type.as_deref(),
+            id: self.id(),
+            retry: self.retry(),
+        }
+    }
+}
+
+impl Frame {
+    /// The frame with its fields borrowed; see [`Event::as_event_ref`].
+    pub fn as_frame_ref(&self) -> FrameRef<'_> {
+        match self {
+            Frame::Event(event) => FrameRef::Event(event.as_event_ref()),
+            Frame::Comment(text) => FrameRef::Comment(text),
+            Frame::Retry(retry) => FrameRef::Retry(*retry),
+        }
+    }
+}
+
 /// One unit of an event stream with borrowed fields: what
 /// [`EventDecoder::for_each_frame`](crate::EventDecoder::for_each_frame)
 /// hands out. The borrowed form of [`Frame`].

@@ -240,12 +240,19 @@ mod tests {
         for len in [0, 1, 15, 16, 17, 127, 128, 129, 300] {
             let clean = vec![b'a'; len];
             assert!(!has_line_break(&clean, true), "{len}");
-            for at in [0, len / 2, len.saturating_sub(1)].into_iter().filter(|&at| at < len) {
+            for at in [0, len / 2, len.saturating_sub(1)]
+                .into_iter()
+                .filter(|&at| at < len)
+            {
                 for (byte, nul_only) in [(b'\r', false), (b'\n', false), (0, true)] {
                     let mut value = clean.clone();
                     value[at] = byte;
                     assert!(has_line_break(&value, true), "{len} {at} {byte}");
-                    assert_eq!(has_line_break(&value, false), !nul_only, "{len} {at} {byte}");
+                    assert_eq!(
+                        has_line_break(&value, false),
+                        !nul_only,
+                        "{len} {at} {byte}"
+                    );
                 }
             }
         }

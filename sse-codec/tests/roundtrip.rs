@@ -78,9 +78,9 @@ proptest! {
     #[test]
     fn limit_is_chunking_invariant(input in sse_bytes(), max in 0usize..40, picks in prop::collection::vec(any::<Index>(), 0..8)) {
         let make = || EventDecoder::with_max_event_size(max);
-        let whole = decode_chunks(&make, [&input[..]]);
-        let split = decode_chunks(&make, split_at(&input, &cuts(input.len(), &picks)));
-        let bytewise = decode_chunks(&make, input.chunks(1));
+        let whole = decode_chunks(make, [&input[..]]);
+        let split = decode_chunks(make, split_at(&input, &cuts(input.len(), &picks)));
+        let bytewise = decode_chunks(make, input.chunks(1));
         prop_assert_eq!(&split, &whole);
         prop_assert_eq!(&bytewise, &whole);
         // Every event that arrives is one the unlimited decoder also sees.

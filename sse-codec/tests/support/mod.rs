@@ -103,7 +103,7 @@ pub fn decode_chunks_borrowed<'a>(
                 Ok(frame) => Out::Frame(frame.to_frame().expect("a decoded frame is valid")),
                 Err(DecodeError::EventTooLarge { .. }) => Out::TooLarge,
                 Err(err) => panic!("unexpected error {err}"),
-            })
+            });
         });
         check_bound(&decoder);
     }

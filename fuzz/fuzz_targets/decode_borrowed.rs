@@ -1,0 +1,65 @@
+//! The borrowing path (`for_each_frame`) in any chunking gives the same
+//! frames, errors and final state as the owned path (`decode_frame`) on the
+//! whole input; so does a decoder that switches path at every chunk.
+#![no_main]
+
+use bytes::Bytes;
+use libfuzzer_sys::fuzz_target;
+use sse_codec::{DecodeError, EventDecoder, Frame};
+
+type Outcome = (Vec<Option<Frame>>, Option<String>, Option<std::time::Duration>);
+
+#[derive(Clone, Copy)]
+enum Path {
+    Owned,
+    Borrowed,
+    Alternating,
+}
+
+fn decode<'a>(max: usize, path: Path, chunks: impl Iterator<Item = &'a [u8]>) -> Outcome {
+    let mut decoder = EventDecoder::with_max_event_size(max);
+    let mut out = Vec::new();
+    for (i, chunk) in chunks.enumerate() {
+        let borrowed = match path {
+            Path::Owned => false,
+            Path::Borrowed => true,
+            Path::Alternating => i % 2 == 1,
+        };
+        if borrowed {
+            decoder.for_each_frame(chunk, |frame| match frame {
+                Ok(frame) => out.push(Some(frame.to_frame().expect("decoded frames are valid"))),
+                Err(DecodeError::EventTooLarge { .. }) => out.push(None),
+                Err(err) => panic!("{err}"),
+            });
+            continue;
+        }
+        let mut chunk = Bytes::copy_from_slice(chunk);
+        loop {
+            match decoder.decode_frame(&mut chunk) {
+                Ok(Some(frame)) => out.push(Some(frame)),
+                Ok(None) => break,
+                Err(DecodeError::EventTooLarge { .. }) => out.push(None),
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+    decoder.finish();
+    (out, decoder.last_event_id().map(str::to_owned), decoder.retry())
+}
+
+fuzz_target!(|input: (u8, Vec<u16>, &[u8])| {
+    let (max, cuts, bytes) = input;
+    let max = if max == 255 { usize::MAX } else { usize::from(max) };
+    let mut cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c) % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        chunks.push(&bytes[start..cut]);
+        start = cut;
+    }
+    chunks.push(&bytes[start..]);
+    let owned = decode(max, Path::Owned, std::iter::once(bytes));
+    assert_eq!(decode(max, Path::Borrowed, chunks.iter().copied()), owned);
+    assert_eq!(decode(max, Path::Alternating, chunks.iter().copied()), owned);
+});
