@@ -244,6 +244,34 @@ fn decoding_small_events_allocates_at_most_once_per_event() {
     eprintln!("decode: {allocs} allocations for 1000 single-line events");
 }
 
+/// In 8 KiB chunks about one event per chunk spans two chunks; its values
+/// are copied, and must not cost an allocation each.
+#[test]
+fn decoding_small_events_in_8_kib_chunks_allocates_almost_never() {
+    let input = small_events(20_000);
+    let chunks: Vec<Bytes> = (0..input.len())
+        .step_by(8192)
+        .map(|at| input.slice(at..(at + 8192).min(input.len())))
+        .collect();
+    let mut decoder = EventDecoder::new();
+    let mut count = 0;
+    let (_, allocs) = measure(|| {
+        for chunk in &chunks {
+            let mut chunk = chunk.clone();
+            while let Some(event) = decoder.decode_event(&mut chunk).unwrap() {
+                count += usize::from(event.event_type() == "update" && event.id().is_some());
+            }
+        }
+    });
+    assert_eq!(count, 20_000);
+    let per_event = allocs as f64 / 20_000.0;
+    eprintln!(
+        "decode: {allocs} allocations for 20000 events in {} chunks of 8 KiB ({per_event:.4} per event)",
+        chunks.len()
+    );
+    assert!(per_event <= 0.01, "{per_event} allocations per event");
+}
+
 #[test]
 fn encoding_into_a_reused_buffer_allocates_nothing() {
     let events: Vec<Event> = (0..1000)

@@ -102,6 +102,26 @@ pub struct EventDecoder {
     /// What is left of a chunk taken from `FramedRead`'s buffer, for the
     /// `tokio_util` `Decoder` impl. Empty whenever `decode` returns `None`.
     pending: Bytes,
+    /// Where the owned front end copies the small values of events that
+    /// spanned chunks (see [`arena_copy`]).
+    arena: BytesMut,
+}
+
+/// Size of the owned front end's arena.
+const ARENA: usize = 4096;
+
+/// Copies `bytes` into `arena` and returns them as a slice sharing it: the
+/// values of an event that spanned two chunks (about one event per chunk)
+/// then cost no allocation of their own, only one per arena filled.
+fn arena_copy(arena: &mut BytesMut, bytes: &[u8]) -> Bytes {
+    if bytes.len() > ARENA / 4 {
+        return Bytes::copy_from_slice(bytes);
+    }
+    if arena.capacity() - arena.len() < bytes.len() {
+        *arena = BytesMut::with_capacity(ARENA);
+    }
+    arena.extend_from_slice(bytes);
+    arena.split().freeze()
 }
 
 /// The chunk the owned front end is reading: the caller's `Bytes` (so
@@ -199,6 +219,7 @@ impl EventDecoder {
             },
             current: Current::default(),
             pending: Bytes::new(),
+            arena: BytesMut::new(),
         }
     }
 
@@ -302,7 +323,7 @@ impl EventDecoder {
         loop {
             return match self.run(input, Want::Events) {
                 Step::End => Ok(None),
-                Step::Event => Ok(Some(self.state.owned_event(&self.current))),
+                Step::Event => Ok(Some(self.state.owned_event(&self.current, &mut self.arena))),
                 Step::TooLarge => Err(self.too_large()),
                 // Only reported when frames are wanted.
                 Step::Comment(_) | Step::Retry(_) => continue,
@@ -340,8 +361,12 @@ impl EventDecoder {
     pub fn decode_frame(&mut self, input: &mut Bytes) -> Result<Option<Frame>, DecodeError> {
         Ok(Some(match self.run(input, Want::Frames) {
             Step::End => return Ok(None),
-            Step::Event => Frame::Event(self.state.owned_event(&self.current)),
-            Step::Comment(span) => Frame::Comment(self.state.owned_comment(&self.current, span)),
+            Step::Event => Frame::Event(self.state.owned_event(&self.current, &mut self.arena)),
+            Step::Comment(span) => Frame::Comment(self.state.owned_comment(
+                &self.current,
+                span,
+                &mut self.arena,
+            )),
             Step::Retry(retry) => Frame::Retry(retry),
             Step::TooLarge => return Err(self.too_large()),
         }))
@@ -421,11 +446,11 @@ impl EventDecoder {
 }
 
 impl State {
-    fn owned_comment(&self, current: &Current, span: Span) -> ByteStr {
+    fn owned_comment(&self, current: &Current, span: Span, arena: &mut BytesMut) -> ByteStr {
         match span {
             Span::Chunk(start, end) => current.shared_str(start, end),
             Span::Held(start, end) => {
-                ByteStr::from_utf8_lossy(Bytes::copy_from_slice(&self.conn.line[start..end]))
+                ByteStr::from_utf8_lossy(arena_copy(arena, &self.conn.line[start..end]))
             }
         }
     }
@@ -433,10 +458,15 @@ impl State {
     /// The event the block holds, as an [`Event`] sharing the chunk; clears
     /// the block.
     #[inline]
-    fn owned_event(&mut self, current: &Current) -> Event {
+    fn owned_event(&mut self, current: &Current, arena: &mut BytesMut) -> Event {
         let block = &mut self.block;
         let data = match block.data.in_chunk {
             Some((start, end)) => current.shared_str(start, end),
+            // Small: copied, and the buffer kept for the next event.
+            None if block.data.buf.len() - block.data.start <= ARENA / 4 => {
+                ByteStr::from_utf8_lossy(arena_copy(arena, &block.data.buf[block.data.start..]))
+            }
+            // Large: the buffer itself becomes the event's data.
             None => {
                 let mut bytes = Bytes::from(mem::take(&mut block.data.buf));
                 bytes.advance(block.data.start);
@@ -447,7 +477,7 @@ impl State {
             .event_type_text(&current.bytes)
             .map(|(t, bytes)| match t {
                 Text::Chunk(start, end) => current.shared_str(start, end),
-                Text::Own => ByteStr::from(String::from_utf8_lossy(bytes).into_owned()),
+                Text::Own => ByteStr::from_utf8_lossy(arena_copy(arena, bytes)),
             });
         let id = match block.id {
             Some(Text::Chunk(start, end)) if start == end => None,
@@ -457,7 +487,12 @@ impl State {
             _ => Some(
                 self.source
                     .last_event_id_shared
-                    .get_or_insert_with(|| ByteStr::from(self.source.last_event_id.as_str()))
+                    .get_or_insert_with(|| {
+                        ByteStr::from_utf8_lossy(arena_copy(
+                            arena,
+                            self.source.last_event_id.as_bytes(),
+                        ))
+                    })
                     .clone(),
             ),
         };

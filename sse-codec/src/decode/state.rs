@@ -517,8 +517,10 @@ impl State {
         let data = &mut self.block.data;
         data.lines += 1;
         if data.lines == 1 {
-            // The first line moves, prefix and all: no copy.
-            data.buf = mem::take(&mut self.conn.line);
+            // The first line moves, prefix and all: no copy. The two buffers
+            // trade places, so neither allocation is lost.
+            data.buf.clear();
+            mem::swap(&mut data.buf, &mut self.conn.line);
             data.buf.truncate(end);
             data.start = start;
             return;
