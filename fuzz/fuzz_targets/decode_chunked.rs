@@ -26,15 +26,7 @@ fn decode<'a>(max: usize, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Option
 
 fuzz_target!(|input: (u8, Vec<u16>, &[u8])| {
     let (max, cuts, bytes) = input;
-    let max = if max == 255 { usize::MAX } else { usize::from(max) };
-    let mut cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c) % (bytes.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for cut in cuts {
-        chunks.push(&bytes[start..cut]);
-        start = cut;
-    }
-    chunks.push(&bytes[start..]);
+    let max = sse_codec_fuzz::limit(max);
+    let chunks = sse_codec_fuzz::split(bytes, &cuts);
     assert_eq!(decode(max, chunks.into_iter()), decode(max, std::iter::once(bytes)));
 });
