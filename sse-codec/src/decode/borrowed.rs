@@ -94,11 +94,12 @@ impl EventDecoder {
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
         self.leave_chunk();
-        let (start, end) = state::complete_lines(chunk, self.state.continues_line());
+        let lines = state::complete_lines(&self.state.breaks, chunk, self.state.continues_line());
         let input = Input {
             bytes: chunk,
-            checked_at: start,
-            checked: simdutf8::basic::from_utf8(&chunk[start..end]).ok(),
+            checked_at: lines.start,
+            checked: simdutf8::basic::from_utf8(&chunk[lines.start..lines.end]).ok(),
+            last_break: lines.last_break,
         };
         let mut pos = 0;
         loop {

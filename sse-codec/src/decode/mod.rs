@@ -24,6 +24,7 @@ use tokio_util::codec::Decoder;
 use self::state::{Block, Connection, Input, Source, Span, State, Step, Text, Want};
 use crate::error::DecodeError;
 use crate::event::{Event, Frame};
+use crate::parse;
 use crate::str::ByteStr;
 
 /// The default maximum size of one event, 1 MiB. See
@@ -133,6 +134,8 @@ struct Current {
     checked_at: usize,
     /// `bytes[checked_at..]` up to the last line end, if it is UTF-8.
     checked: Option<ByteStr>,
+    /// Where the chunk's last CR or LF is.
+    last_break: Option<usize>,
 }
 
 impl Current {
@@ -148,6 +151,7 @@ impl Current {
             bytes: &self.bytes,
             checked_at: self.checked_at,
             checked: self.checked.as_deref(),
+            last_break: self.last_break,
         }
     }
 
@@ -216,6 +220,7 @@ impl EventDecoder {
                 conn: Connection::default(),
                 block: Block::default(),
                 source: Source::default(),
+                breaks: parse::LineBreaks::new(),
             },
             current: Current::default(),
             pending: Bytes::new(),
@@ -428,10 +433,11 @@ impl EventDecoder {
 
     /// Starts reading `bytes`, checking its complete lines as UTF-8 once.
     fn enter_chunk(&mut self, bytes: Bytes) {
-        let (start, end) = state::complete_lines(&bytes, self.state.continues_line());
+        let lines = state::complete_lines(&self.state.breaks, &bytes, self.state.continues_line());
         self.current = Current {
-            checked: ByteStr::from_utf8_checked(bytes.slice(start..end)),
-            checked_at: start,
+            checked: ByteStr::from_utf8_checked(bytes.slice(lines.start..lines.end)),
+            checked_at: lines.start,
+            last_break: lines.last_break,
             bytes,
         };
     }

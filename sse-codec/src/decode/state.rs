@@ -198,6 +198,8 @@ pub(super) struct Input<'c> {
     pub(super) checked_at: usize,
     /// `bytes[checked_at..checked_at + checked.len()]`, when it is UTF-8.
     pub(super) checked: Option<&'c str>,
+    /// Where the chunk's last CR or LF is.
+    pub(super) last_break: Option<usize>,
 }
 
 impl<'c> Input<'c> {
@@ -221,21 +223,43 @@ impl<'c> Input<'c> {
     }
 }
 
+/// The complete lines of a chunk: what to check as UTF-8 once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct CompleteLines {
+    /// Where they start: 0, or past the first line end when the chunk's
+    /// first bytes continue a line of an earlier chunk.
+    pub(super) start: usize,
+    /// Just past the last line end (`start` when there is none).
+    pub(super) end: usize,
+    /// Where the chunk's last CR or LF is.
+    pub(super) last_break: Option<usize>,
+}
+
 /// Where the complete lines of `chunk` lie, given whether its first bytes
-/// continue a line of an earlier chunk: the part to check as UTF-8 once.
-pub(super) fn complete_lines(chunk: &[u8], continues_line: bool) -> (usize, usize) {
-    let Some(last) = memchr::memrchr2(b'\r', b'\n', chunk) else {
-        return (0, 0);
+/// continue a line of an earlier chunk.
+pub(super) fn complete_lines(
+    breaks: &parse::LineBreaks,
+    chunk: &[u8],
+    continues_line: bool,
+) -> CompleteLines {
+    let none = CompleteLines {
+        start: 0,
+        end: 0,
+        last_break: None,
     };
-    let first = if continues_line {
-        match memchr::memchr2(b'\r', b'\n', chunk) {
-            Some(first) => first + 1,
-            None => return (0, 0),
-        }
-    } else {
-        0
+    // Forward first: a chunk in the middle of a long line has no line end,
+    // and a forward search says so at memory speed (a backward one, measured,
+    // at a third of it).
+    let Some(first) = breaks.find(chunk) else {
+        return none;
     };
-    (first.min(last + 1), last + 1)
+    let last = breaks.rfind(chunk).unwrap_or(first);
+    let first = if continues_line { first + 1 } else { 0 };
+    CompleteLines {
+        start: first.min(last + 1),
+        end: last + 1,
+        last_break: Some(last),
+    }
 }
 
 /// `bytes` as text, borrowed when it is UTF-8 (checked with `simdutf8`),
@@ -293,6 +317,8 @@ pub(super) struct State {
     pub(super) block: Block,
     /// What the `EventSource` keeps across connections.
     pub(super) source: Source,
+    /// The line end search, made once.
+    pub(super) breaks: parse::LineBreaks,
 }
 
 impl State {
@@ -327,7 +353,15 @@ impl State {
                 *pos += self.strip_bom(matched, rest);
                 continue;
             }
-            let Some(end) = parse::find_line_end(rest) else {
+            // Past the chunk's last line end (found when the chunk was
+            // checked) there is none to search for.
+            let past_last = input.last_break.is_none_or(|last| last < *pos);
+            let found = if past_last {
+                None
+            } else {
+                parse::find_line_end(&self.breaks, rest)
+            };
+            let Some(end) = found else {
                 *pos = chunk.len();
                 return match self.hold_partial_line(rest) {
                     Ok(()) => Step::End,
@@ -655,9 +689,13 @@ mod tests {
 
     #[test]
     fn complete_lines_skip_a_continued_first_line_and_a_partial_last_one() {
-        assert_eq!(complete_lines(b"a\nb\nc", false), (0, 4));
-        assert_eq!(complete_lines(b"a\nb\nc", true), (2, 4));
-        assert_eq!(complete_lines(b"abc", false), (0, 0));
-        assert_eq!(complete_lines(b"a\r", true), (2, 2));
+        let lines = |chunk: &[u8], continues| {
+            let found = complete_lines(&parse::LineBreaks::new(), chunk, continues);
+            (found.start, found.end, found.last_break)
+        };
+        assert_eq!(lines(b"a\nb\nc", false), (0, 4, Some(3)));
+        assert_eq!(lines(b"a\nb\nc", true), (2, 4, Some(3)));
+        assert_eq!(lines(b"abc", false), (0, 0, None));
+        assert_eq!(lines(b"a\r", true), (2, 2, Some(1)));
     }
 }
