@@ -15,6 +15,8 @@ pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Field names. The spec compares them case-sensitively, byte for byte.
 pub(crate) const DATA: &[u8] = b"data";
+/// `data` and its colon: how nearly every data line starts.
+pub(crate) const DATA_FIELD: &[u8] = b"data:";
 pub(crate) const EVENT: &[u8] = b"event";
 pub(crate) const ID: &[u8] = b"id";
 pub(crate) const RETRY: &[u8] = b"retry";
