@@ -155,9 +155,14 @@ fn group(c: &mut Criterion, corpus: &Corpus, chunk_size: usize) {
     g.bench_function("sse-core", |b| {
         b.iter(|| assert_eq!(sse_core(black_box(&chunks)), expected));
     });
-    g.bench_function("eventsource-stream", |b| {
-        b.iter(|| assert_eq!(eventsource_stream(&rt, black_box(&chunks)), expected));
-    });
+    // On the large corpus it copies each chunk into a growing `String` and
+    // rescans it (16 MiB/s in 8 KiB chunks, 2 MiB/s in 1 KiB chunks when it
+    // was measured): minutes per run for a figure that does not move.
+    if corpus.name != "large" {
+        g.bench_function("eventsource-stream", |b| {
+            b.iter(|| assert_eq!(eventsource_stream(&rt, black_box(&chunks)), expected));
+        });
+    }
     let lines = memchr_scan(&chunks);
     g.bench_function("baseline-memchr", |b| {
         b.iter(|| assert_eq!(memchr_scan(black_box(&chunks)), lines));
