@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::error::{InvalidField, InvalidFieldKind};
 use crate::parse;
-use crate::str::ByteStr;
+use crate::str::{ByteStr, FieldStr};
 
 /// The event type a browser uses when none is given.
 const DEFAULT_EVENT_TYPE: &str = "message";
@@ -54,9 +54,9 @@ pub struct Event {
     /// Number of lines in `data`: one more than its LF count.
     pub(crate) data_lines: usize,
     /// Invariant: `None`, or a type other than "" and "message" with no CR/LF.
-    pub(crate) event_type: Option<ByteStr>,
+    pub(crate) event_type: Option<FieldStr>,
     /// Invariant: contains no CR, LF or NUL.
-    pub(crate) id: Option<ByteStr>,
+    pub(crate) id: Option<FieldStr>,
     pub(crate) retry: Option<Duration>,
 }
 
@@ -269,8 +269,9 @@ impl EventBuilder {
             return self.fail(InvalidFieldKind::EventTypeLineBreak);
         }
         if let Ok(event) = &mut self.inner {
-            event.event_type =
-                Some(event_type).filter(|t| !t.is_empty() && *t != DEFAULT_EVENT_TYPE);
+            event.event_type = Some(event_type)
+                .filter(|t| !t.is_empty() && *t != DEFAULT_EVENT_TYPE)
+                .map(FieldStr::from);
         }
         self
     }
@@ -288,7 +289,7 @@ impl EventBuilder {
             return self.fail(parse::id_error(id.as_bytes()));
         }
         if let Ok(event) = &mut self.inner {
-            event.id = Some(id);
+            event.id = Some(FieldStr::from(id));
         }
         self
     }
