@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::error::{InvalidField, InvalidFieldKind};
 use crate::parse;
-use crate::str::{ByteStr, FieldStr};
+use crate::str::ByteStr;
 
 /// The event type a browser uses when none is given.
 const DEFAULT_EVENT_TYPE: &str = "message";
@@ -54,9 +54,9 @@ pub struct Event {
     /// Number of lines in `data`: one more than its LF count.
     pub(crate) data_lines: usize,
     /// Invariant: `None`, or a type other than "" and "message" with no CR/LF.
-    pub(crate) event_type: Option<FieldStr>,
+    pub(crate) event_type: Option<ByteStr>,
     /// Invariant: contains no CR, LF or NUL.
-    pub(crate) id: Option<FieldStr>,
+    pub(crate) id: Option<ByteStr>,
     pub(crate) retry: Option<Duration>,
 }
 
@@ -269,9 +269,8 @@ impl EventBuilder {
             return self.fail(InvalidFieldKind::EventTypeLineBreak);
         }
         if let Ok(event) = &mut self.inner {
-            event.event_type = Some(event_type)
-                .filter(|t| !t.is_empty() && *t != DEFAULT_EVENT_TYPE)
-                .map(FieldStr::from);
+            event.event_type =
+                Some(event_type).filter(|t| !t.is_empty() && *t != DEFAULT_EVENT_TYPE);
         }
         self
     }
@@ -289,7 +288,7 @@ impl EventBuilder {
             return self.fail(parse::id_error(id.as_bytes()));
         }
         if let Ok(event) = &mut self.inner {
-            event.id = Some(FieldStr::from(id));
+            event.id = Some(id);
         }
         self
     }

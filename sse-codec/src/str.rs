@@ -1,8 +1,7 @@
-//! [`ByteStr`]: a [`Bytes`] known to be UTF-8; and `FieldStr`, how an owned
-//! event keeps its type and id.
+//! [`ByteStr`]: a [`Bytes`] known to be UTF-8.
 //!
-//! This is the only module of the crate with `unsafe` code: two blocks that
-//! view validated bytes as `str` without validating them again. Every
+//! This is the only module of the crate with `unsafe` code: one block that
+//! views the validated bytes as `str` without validating them again. Every
 //! constructor states how it upholds the invariant that makes this sound (the
 //! habit of `http`'s `byte_str.rs`).
 
@@ -272,88 +271,6 @@ impl PartialEq<ByteStr> for &str {
     }
 }
 
-/// The longest event type or id kept inline in a [`FieldStr`].
-pub(crate) const INLINE: usize = 22;
-
-/// An event type or id as an owned [`Event`](crate::Event) keeps it: inline
-/// when it is short (nearly always: `update`, `42`, a UUID is not), so that
-/// a decoded event pays one reference count in all (its data's), not three;
-/// shared otherwise.
-#[derive(Clone)]
-pub(crate) enum FieldStr {
-    /// Invariant: `bytes[..len]` is valid UTF-8 and `len <= INLINE`.
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE],
-    },
-    Shared(ByteStr),
-}
-
-impl FieldStr {
-    /// `text` inline if it is short enough; otherwise `shared()`, which must
-    /// hold the same text.
-    #[inline]
-    pub(crate) fn new(text: &str, shared: impl FnOnce() -> ByteStr) -> Self {
-        if text.len() > INLINE {
-            return FieldStr::Shared(shared());
-        }
-        let mut bytes = [0; INLINE];
-        bytes[..text.len()].copy_from_slice(text.as_bytes());
-        // Invariant: a copy of a `str` of at most `INLINE` bytes (just
-        // checked). `INLINE` fits in a `u8`.
-        FieldStr::Inline {
-            len: text.len() as u8,
-            bytes,
-        }
-    }
-
-    /// Views the text as `&str`.
-    #[inline]
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            FieldStr::Inline { len, bytes } => {
-                // SAFETY: `Inline` is only made by `new`, from a `str` of
-                // `len` bytes copied to the front of `bytes`, never mutated.
-                unsafe { std::str::from_utf8_unchecked(&bytes[..usize::from(*len)]) }
-            }
-            FieldStr::Shared(text) => text,
-        }
-    }
-}
-
-impl From<ByteStr> for FieldStr {
-    #[inline]
-    fn from(text: ByteStr) -> Self {
-        match text.len() > INLINE {
-            true => FieldStr::Shared(text),
-            false => FieldStr::new(&text, ByteStr::new),
-        }
-    }
-}
-
-impl Deref for FieldStr {
-    type Target = str;
-
-    #[inline]
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq for FieldStr {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for FieldStr {}
-
-impl fmt::Debug for FieldStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,22 +299,6 @@ mod tests {
             ByteStr::from_utf8(Bytes::from_static(b"\xC3\xA9")).unwrap(),
             "é"
         );
-    }
-
-    #[test]
-    fn field_str_is_inline_up_to_the_limit_and_equal_either_way() {
-        for len in [0, 1, INLINE - 1, INLINE, INLINE + 1, 64] {
-            let text = "é".repeat(len / 2) + &"x".repeat(len % 2);
-            let shared = || ByteStr::from(text.as_str());
-            let field = FieldStr::new(&text, shared);
-            assert_eq!(field.as_str(), text);
-            assert_eq!(
-                matches!(field, FieldStr::Inline { .. }),
-                text.len() <= INLINE
-            );
-            assert_eq!(FieldStr::from(shared()), FieldStr::Shared(shared()));
-            assert_eq!(format!("{field:?}"), format!("{text:?}"));
-        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use self::state::{Block, Connection, Input, Source, Span, State, Step, Text, Wan
 use crate::error::DecodeError;
 use crate::event::{Event, Frame};
 use crate::parse;
-use crate::str::{ByteStr, FieldStr};
+use crate::str::ByteStr;
 
 /// The default maximum size of one event, 1 MiB. See
 /// [`EventDecoder::with_max_event_size`] for what counts.
@@ -157,21 +157,6 @@ impl Current {
 
     /// The value at `start..end` as a string sharing the chunk: without a
     /// second check when it lies in the checked part.
-    /// The value at `start..end` as an event type or id: inline when it is
-    /// short and in the checked part, so the event does not share the chunk
-    /// for it.
-    #[inline]
-    fn field_str(&self, start: usize, end: usize) -> FieldStr {
-        let checked = self.checked.as_ref().and_then(|checked| {
-            let from = start.checked_sub(self.checked_at)?;
-            checked.as_str().get(from..end - self.checked_at)
-        });
-        match checked {
-            Some(text) => FieldStr::new(text, || self.shared_str(start, end)),
-            None => FieldStr::from(self.shared_str(start, end)),
-        }
-    }
-
     #[inline]
     fn shared_str(&self, start: usize, end: usize) -> ByteStr {
         let checked = self.checked.as_ref().and_then(|checked| {
@@ -299,7 +284,7 @@ impl EventDecoder {
         let id = id.into();
         self.state.source.last_event_id.clear();
         self.state.source.last_event_id.push_str(&id);
-        self.state.source.last_event_id_shared = Some(FieldStr::from(id));
+        self.state.source.last_event_id_shared = Some(id);
         self.state.block.id = None;
         self
     }
@@ -497,24 +482,22 @@ impl State {
         let event_type = block
             .event_type_text(&current.bytes)
             .map(|(t, bytes)| match t {
-                Text::Chunk(start, end) => current.field_str(start, end),
-                Text::Own => FieldStr::new(&state::lossy(bytes), || {
-                    ByteStr::from_utf8_lossy(arena_copy(arena, bytes))
-                }),
+                Text::Chunk(start, end) => current.shared_str(start, end),
+                Text::Own => ByteStr::from_utf8_lossy(arena_copy(arena, bytes)),
             });
         let id = match block.id {
             Some(Text::Chunk(start, end)) if start == end => None,
             // The id this block set goes into the event as it is.
-            Some(Text::Chunk(start, end)) => Some(current.field_str(start, end)),
+            Some(Text::Chunk(start, end)) => Some(current.shared_str(start, end)),
             _ if self.source.last_event_id.is_empty() => None,
             _ => Some(
                 self.source
                     .last_event_id_shared
                     .get_or_insert_with(|| {
-                        let last = &self.source.last_event_id;
-                        FieldStr::new(last, || {
-                            ByteStr::from_utf8_lossy(arena_copy(arena, last.as_bytes()))
-                        })
+                        ByteStr::from_utf8_lossy(arena_copy(
+                            arena,
+                            self.source.last_event_id.as_bytes(),
+                        ))
                     })
                     .clone(),
             ),
@@ -574,30 +557,6 @@ mod tests {
         let mut chunk = input.clone();
         let event = decoder.decode_event(&mut chunk).unwrap().unwrap();
         assert_eq!(event.data().as_ptr(), input[6..].as_ptr());
-    }
-
-    /// An owned event shares the chunk for its data only: a short type and
-    /// id are kept inline, so the event costs one reference count, not three.
-    #[test]
-    fn short_type_and_id_are_inline_not_shared() {
-        let mut decoder = EventDecoder::new();
-        let long_id = "x".repeat(crate::str::INLINE + 1);
-        let input = Bytes::from(format!(
-            "event: update\nid: 42\ndata: a\n\nid: {long_id}\ndata: b\n\ndata: c\n\n"
-        ));
-        let mut chunk = input.clone();
-        let inline = |field: &Option<FieldStr>| matches!(field, Some(FieldStr::Inline { .. }));
-        let first = decoder.decode_event(&mut chunk).unwrap().unwrap();
-        assert_eq!((first.event_type(), first.id()), ("update", Some("42")));
-        assert!(inline(&first.event_type) && inline(&first.id));
-        let second = decoder.decode_event(&mut chunk).unwrap().unwrap();
-        assert_eq!(second.id(), Some(long_id.as_str()));
-        assert!(matches!(second.id, Some(FieldStr::Shared(_))));
-        // A carried id is inline too when short.
-        decoder.set_last_event_id("7");
-        let third = decoder.decode_event(&mut chunk).unwrap().unwrap();
-        assert_eq!(third.id(), Some("7"));
-        assert!(inline(&third.id));
     }
 
     #[test]

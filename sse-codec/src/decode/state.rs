@@ -149,9 +149,9 @@ pub(super) struct Source {
     /// The spec's "last event ID string", in the decoder's own buffer:
     /// committing an id copies a few bytes instead of sharing the chunk.
     pub(super) last_event_id: String,
-    /// `last_event_id` as owned events keep it, for those that carry it
+    /// `last_event_id` as a shared string for owned events that carry it
     /// without an `id` field of their own; made the first time one needs it.
-    pub(super) last_event_id_shared: Option<crate::str::FieldStr>,
+    pub(super) last_event_id_shared: Option<crate::ByteStr>,
     /// The reconnection time set by the last valid `retry` field.
     pub(super) retry: Option<Duration>,
 }
