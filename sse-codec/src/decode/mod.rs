@@ -109,7 +109,13 @@ pub struct EventDecoder {
 }
 
 /// Size of the owned front end's arena.
-const ARENA: usize = 4096;
+const ARENA: usize = 16 * 1024;
+
+/// Joined data up to this long is copied out of the data buffer (which is
+/// kept for the next event, so a stream of multi-line events reuses one
+/// buffer instead of growing a new one each time); longer data takes the
+/// buffer itself, so each of its bytes is copied once.
+const COPY_OUT: usize = 64 * 1024;
 
 /// Copies `bytes` into `arena` and returns them as a slice sharing it: the
 /// values of an event that spanned two chunks (about one event per chunk)
@@ -469,7 +475,7 @@ impl State {
         let data = match block.data.in_chunk {
             Some((start, end)) => current.shared_str(start, end),
             // Small: copied, and the buffer kept for the next event.
-            None if block.data.buf.len() - block.data.start <= ARENA / 4 => {
+            None if block.data.buf.len() - block.data.start <= COPY_OUT => {
                 ByteStr::from_utf8_lossy(arena_copy(arena, &block.data.buf[block.data.start..]))
             }
             // Large: the buffer itself becomes the event's data.
