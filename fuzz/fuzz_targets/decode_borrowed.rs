@@ -3,7 +3,6 @@
 //! whole input; so does a decoder that switches path at every chunk.
 #![no_main]
 
-use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use sse_codec::{DecodeError, EventDecoder, Frame};
 
@@ -33,15 +32,7 @@ fn decode<'a>(max: usize, path: Path, chunks: impl Iterator<Item = &'a [u8]>) ->
             });
             continue;
         }
-        let mut chunk = Bytes::copy_from_slice(chunk);
-        loop {
-            match decoder.decode_frame(&mut chunk) {
-                Ok(Some(frame)) => out.push(Some(frame)),
-                Ok(None) => break,
-                Err(DecodeError::EventTooLarge { .. }) => out.push(None),
-                Err(err) => panic!("{err}"),
-            }
-        }
+        sse_codec_fuzz::decode_owned(&mut decoder, chunk, &mut out);
     }
     decoder.finish();
     (out, decoder.last_event_id().map(str::to_owned), decoder.retry())

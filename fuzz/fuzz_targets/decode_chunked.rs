@@ -2,23 +2,14 @@
 //! state as the same bytes in one chunk.
 #![no_main]
 
-use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use sse_codec::{DecodeError, EventDecoder, Frame};
+use sse_codec::{EventDecoder, Frame};
 
 fn decode<'a>(max: usize, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Option<Frame>>, Option<String>) {
     let mut decoder = EventDecoder::with_max_event_size(max);
     let mut out = Vec::new();
     for chunk in chunks {
-        let mut chunk = Bytes::copy_from_slice(chunk);
-        loop {
-            match decoder.decode_frame(&mut chunk) {
-                Ok(Some(frame)) => out.push(Some(frame)),
-                Ok(None) => break,
-                Err(DecodeError::EventTooLarge { .. }) => out.push(None),
-                Err(err) => panic!("{err}"),
-            }
-        }
+        sse_codec_fuzz::decode_owned(&mut decoder, chunk, &mut out);
     }
     decoder.finish();
     (out, decoder.last_event_id().map(str::to_owned))
