@@ -8,13 +8,13 @@ use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use sse_axum::serve::{Limits, Stopped};
 use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_codec::Frame;
 use sse_hub::{Backend, Hub, RedisBackend, Resume};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncBufReadExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{fail, jsonl, Failed};
@@ -178,17 +178,11 @@ async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, Failed> {
     Ok(bound)
 }
 
-/// What one connection may cost.
-#[derive(Clone, Copy)]
-struct Limits {
-    header_timeout: Duration,
-    max_connections: usize,
-}
-
-/// Serves `app` on `listener` with hyper's server settings (a header read
-/// timeout, a cap on connections answered with 503) until SIGINT or
-/// SIGTERM; then stops accepting, tells every stream to end (`stop`), and
-/// waits for the connections to close, at most `drain` plus one second.
+/// Serves `app` on `listener` with hyper's server settings
+/// ([`sse_axum::serve`]: a header read timeout, a cap on connections
+/// answered with 503) until SIGINT or SIGTERM; then tells every stream to
+/// end (`stop`), stops accepting, and waits for the connections to close,
+/// at most `drain` plus one second.
 async fn serve_until_signal(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -196,80 +190,18 @@ async fn serve_until_signal(
     stop: tokio::sync::watch::Sender<bool>,
     drain: Option<Duration>,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::service::TowerToHyperService;
-
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let mut signal = std::pin::pin!(shutdown_signal());
-    loop {
-        let (mut socket, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors, say: go on with the others.
-                Err(_) => continue,
-            },
-            () = &mut signal => break,
-        };
-        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
-            tokio::spawn(async move {
-                // After the request head (a client does not read an answer
-                // to a request it has not sent), within the header timeout.
-                let head = read_head(&mut socket);
-                if tokio::time::timeout(limits.header_timeout, head)
-                    .await
-                    .is_ok()
-                {
-                    let _ = socket.write_all(TOO_MANY).await;
-                }
-                let _ = socket.shutdown().await;
-            });
-            continue;
-        };
-        let service = TowerToHyperService::new(app.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(socket), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
-    }
-    eprintln!("sse serve: stopping");
-    let _ = stop.send(true);
+    let signal = async move {
+        shutdown_signal().await;
+        eprintln!("sse serve: stopping");
+        let _ = stop.send(true);
+    };
     let wait = drain.unwrap_or_default() + Duration::from_secs(1);
-    if tokio::time::timeout(wait, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let stopped = sse_axum::serve::serve(listener, app, limits, signal, wait).await;
+    if stopped == Stopped::GraceExpired {
         eprintln!("sse serve: connections still open after {wait:?}; exiting");
     }
     Ok(())
 }
-
-/// Reads until the end of a request head (a blank line) or of the input,
-/// keeping nothing.
-async fn read_head(socket: &mut tokio::net::TcpStream) {
-    let mut tail = [0u8; 4];
-    let mut buf = [0u8; 1024];
-    while let Ok(n @ 1..) = socket.read(&mut buf).await {
-        for &byte in &buf[..n] {
-            tail = [tail[1], tail[2], tail[3], byte];
-            if &tail == b"\r\n\r\n" {
-                return;
-            }
-        }
-    }
-}
-
-/// What a connection past `--max-connections` gets.
-const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// SIGINT (Ctrl-C) or SIGTERM.
 async fn shutdown_signal() {

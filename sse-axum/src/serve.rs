@@ -1,6 +1,7 @@
-//! A server with hyper's limits, for the examples: the recipe the README's
-//! "In production" section describes for axum and warp users (`axum::serve`
-//! and warp's server set no header read timeout).
+//! [`serve`]: hyper's server with the limits `axum::serve` lacks (a header
+//! read timeout, a cap on connections answered with 503) and a graceful
+//! shutdown, for any tower service: an axum `Router`, or a warp filter
+//! through `warp::service(filter)`. Behind the `serve` feature.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,16 +31,50 @@ impl Default for Limits {
     }
 }
 
+/// How [`serve`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every open connection closed within the grace period.
+    Drained,
+    /// Connections were still open when the grace period ended; they are
+    /// dropped with the runtime.
+    GraceExpired,
+}
+
 /// Serves `service` on `listener` with `limits` until `shutdown` completes;
 /// then stops accepting and waits for the open connections (whose event
-/// streams the caller ends, e.g. with `Sse::until`) for at most `grace`.
+/// streams the caller ends, e.g. with [`Sse::until`](crate::Sse::until)) for
+/// at most `grace`.
+///
+/// `shutdown` is where to end the streams too: what it does before it
+/// completes happens before the server stops accepting.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{routing::get, Router};
+/// use sse_axum::serve::{serve, Limits, Stopped};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let app = Router::new().route("/", get(|| async { "hello" }));
+/// // In a real server: `tokio::signal::ctrl_c()`, or SIGTERM.
+/// let shutdown = tokio::time::sleep(Duration::from_millis(10));
+/// let limits = Limits::default(); // 10 s for a request head, 10,000 connections
+/// let stopped = serve(listener, app, limits, shutdown, Duration::from_secs(1)).await;
+/// assert_eq!(stopped, Stopped::Drained);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
 pub async fn serve<S, B>(
     listener: tokio::net::TcpListener,
     service: S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
-) where
+) -> Stopped
+where
     S: tower_service::Service<
             http::Request<hyper::body::Incoming>,
             Response = http::Response<B>,
@@ -64,12 +99,15 @@ pub async fn serve<S, B>(
         let (mut socket, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // Out of file descriptors, say: go on with the others.
                 Err(_) => continue,
             },
             () = &mut shutdown => break,
         };
         let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
             tokio::spawn(async move {
+                // After the request head (a client does not read an answer
+                // to a request it has not sent), within the header timeout.
                 if tokio::time::timeout(limits.header_timeout, read_head(&mut socket))
                     .await
                     .is_ok()
@@ -92,14 +130,18 @@ pub async fn serve<S, B>(
             drop(permit);
         });
     }
-    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+    match tokio::time::timeout(grace, graceful.shutdown()).await {
+        Ok(()) => Stopped::Drained,
+        Err(_) => Stopped::GraceExpired,
+    }
 }
 
 /// What a connection past the cap gets, after its request head.
 const TOO_MANY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
-/// Reads until the end of a request head (a blank line) or of the input.
+/// Reads until the end of a request head (a blank line) or of the input,
+/// keeping nothing.
 async fn read_head(socket: &mut tokio::net::TcpStream) {
     let mut tail = [0u8; 4];
     let mut buf = [0u8; 1024];

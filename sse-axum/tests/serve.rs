@@ -1,4 +1,4 @@
-//! The examples' server: a half-sent request head is closed after the
+//! `sse_axum::serve`: a half-sent request head is closed after the
 //! header timeout, a connection past the cap gets 503, and it stops on its
 //! signal.
 
@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::Router;
-use demo::server::{serve, Limits};
+use sse_axum::serve::{serve, Limits, Stopped};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn read_all(socket: &mut tokio::net::TcpStream) -> String {
@@ -69,8 +69,9 @@ async fn limits_hold_and_the_server_stops_on_its_signal() {
     assert!(read_all(&mut fourth).await.ends_with("hello"));
 
     stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(3), server)
+    let stopped = tokio::time::timeout(Duration::from_secs(3), server)
         .await
         .expect("stops on its signal")
         .unwrap();
+    assert_eq!(stopped, Stopped::Drained);
 }
