@@ -205,20 +205,11 @@ impl EventRef<'_> {
 }
 
 /// The lines of `data` and the bytes its line breaks take (CRLF is one
-/// break of two bytes).
+/// break of two bytes), split as the decoder splits them.
 #[cold]
 fn count_breaks(data: &[u8]) -> (usize, usize) {
-    let (mut lines, mut break_bytes) = (1, 0);
-    let mut breaks = memchr::memchr2_iter(b'\r', b'\n', data);
-    while let Some(i) = breaks.next() {
-        lines += 1;
-        break_bytes += 1;
-        if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
-            breaks.next();
-            break_bytes += 1;
-        }
-    }
-    (lines, break_bytes)
+    let (lines, text) = parse::lines(data).fold((0, 0), |(n, len), line| (n + 1, len + line.len()));
+    (lines, data.len() - text)
 }
 
 /// An event's fields as its wire form is written from them, checked.
@@ -281,18 +272,9 @@ impl Parts<'_> {
 
     /// The data as one `data:` line per line, split at CR, LF and CRLF.
     fn put_lines(&self, dst: &mut BytesMut) {
-        let data = self.data;
-        let mut start = 0;
-        let mut breaks = memchr::memchr2_iter(b'\r', b'\n', data);
-        while let Some(i) = breaks.next() {
-            put_field(dst, DATA_PREFIX, &data[start..i]);
-            start = i + 1;
-            if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
-                breaks.next();
-                start = i + 2;
-            }
+        for line in parse::lines(self.data) {
+            put_field(dst, DATA_PREFIX, line);
         }
-        put_field(dst, DATA_PREFIX, &data[start..]);
     }
 }
 

@@ -52,7 +52,7 @@ impl LineBreaks {
         BREAKS.get_or_init(LineBreaks::new)
     }
 
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         LineBreaks {
             #[cfg(target_arch = "x86_64")]
             avx2: memchr::arch::x86_64::avx2::memchr::Two::new(b'\r', b'\n'),
@@ -273,7 +273,7 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<Duration> {
 pub(crate) fn lines(text: &[u8]) -> Lines<'_> {
     Lines {
         rest: Some(text),
-        breaks: LineBreaks::new(),
+        breaks: *LineBreaks::get(),
     }
 }
 
@@ -316,24 +316,24 @@ mod tests {
 
     #[test]
     fn line_ends() {
-        assert_eq!(find_line_end(&LineBreaks::new(), b"abc"), None);
-        assert_eq!(find_line_end(&LineBreaks::new(), b""), None);
+        assert_eq!(find_line_end(LineBreaks::get(), b"abc"), None);
+        assert_eq!(find_line_end(LineBreaks::get(), b""), None);
         assert_eq!(
-            find_line_end(&LineBreaks::new(), b"ab\ncd"),
+            find_line_end(LineBreaks::get(), b"ab\ncd"),
             end(2, 3, false)
         );
         assert_eq!(
-            find_line_end(&LineBreaks::new(), b"ab\r\ncd"),
+            find_line_end(LineBreaks::get(), b"ab\r\ncd"),
             end(2, 4, false)
         );
         assert_eq!(
-            find_line_end(&LineBreaks::new(), b"ab\rcd"),
+            find_line_end(LineBreaks::get(), b"ab\rcd"),
             end(2, 3, false)
         );
-        assert_eq!(find_line_end(&LineBreaks::new(), b"ab\r"), end(2, 3, true));
-        assert_eq!(find_line_end(&LineBreaks::new(), b"\n\r"), end(0, 1, false));
+        assert_eq!(find_line_end(LineBreaks::get(), b"ab\r"), end(2, 3, true));
+        assert_eq!(find_line_end(LineBreaks::get(), b"\n\r"), end(0, 1, false));
         assert_eq!(
-            find_line_end(&LineBreaks::new(), b"\r\r\n"),
+            find_line_end(LineBreaks::get(), b"\r\r\n"),
             end(0, 1, false)
         );
     }

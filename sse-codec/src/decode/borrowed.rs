@@ -94,7 +94,7 @@ impl EventDecoder {
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
         self.leave_chunk();
-        let lines = state::complete_lines(&self.state.breaks, chunk, self.state.continues_line());
+        let lines = self.state.complete_lines(chunk);
         let input = Input {
             bytes: chunk,
             checked_at: lines.start,

@@ -226,7 +226,7 @@ impl EventDecoder {
                 conn: Connection::default(),
                 block: Block::default(),
                 source: Source::default(),
-                breaks: parse::LineBreaks::new(),
+                breaks: *parse::LineBreaks::get(),
             },
             current: Current::default(),
             pending: Bytes::new(),
@@ -439,7 +439,7 @@ impl EventDecoder {
 
     /// Starts reading `bytes`, checking its complete lines as UTF-8 once.
     fn enter_chunk(&mut self, bytes: Bytes) {
-        let lines = state::complete_lines(&self.state.breaks, &bytes, self.state.continues_line());
+        let lines = self.state.complete_lines(&bytes);
         self.current = Current {
             checked: ByteStr::from_utf8_checked(bytes.slice(lines.start..lines.end)),
             checked_at: lines.start,

@@ -237,11 +237,7 @@ pub(super) struct CompleteLines {
 
 /// Where the complete lines of `chunk` lie, given whether its first bytes
 /// continue a line of an earlier chunk.
-pub(super) fn complete_lines(
-    breaks: &parse::LineBreaks,
-    chunk: &[u8],
-    continues_line: bool,
-) -> CompleteLines {
+fn complete_lines(breaks: &parse::LineBreaks, chunk: &[u8], continues_line: bool) -> CompleteLines {
     let none = CompleteLines {
         start: 0,
         end: 0,
@@ -328,6 +324,12 @@ impl State {
         !self.conn.line.is_empty()
             || matches!(self.conn.bom, Bom::Matching(n) if n > 0)
             || self.conn.skip == Skip::Block { mid_line: true }
+    }
+
+    /// Where the complete lines of a new `chunk` lie, given what the
+    /// earlier chunks left: the part to check as UTF-8 once.
+    pub(super) fn complete_lines(&self, chunk: &[u8]) -> CompleteLines {
+        complete_lines(&self.breaks, chunk, self.continues_line())
     }
 
     /// The line loop: reads lines of `input` from `*pos` until one yields
@@ -722,7 +724,7 @@ mod tests {
     #[test]
     fn complete_lines_skip_a_continued_first_line_and_a_partial_last_one() {
         let lines = |chunk: &[u8], continues| {
-            let found = complete_lines(&parse::LineBreaks::new(), chunk, continues);
+            let found = complete_lines(parse::LineBreaks::get(), chunk, continues);
             (found.start, found.end, found.last_break)
         };
         assert_eq!(lines(b"a\nb\nc", false), (0, 4, Some(3)));
