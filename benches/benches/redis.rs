@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sse_codec::Event;
-use sse_hub::{Backend, Hub, RedisBackend, Subscription};
+use sse_hub::backend::Backend;
+use sse_hub::redis::RedisBackend;
+use sse_hub::{Hub, Subscription};
 use test_support::servers::RedisServer;
 
 const CHANNEL: &str = "bench";

@@ -1,17 +1,13 @@
 //! What the examples of sse-axum and sse-warp share: the progress demo's
-//! job ([`Jobs`]) and page ([`PROGRESS_PAGE`]), and the server with hyper's
-//! limits they run on ([`server`], which is `sse_axum::serve`). Not published: each example depends on it,
-//! so that both build and package from their own dependencies.
+//! job ([`Jobs`]) and page ([`PROGRESS_PAGE`]).
+//! Not published: each example depends on it and on `sse-serve` (the
+//! server with hyper's limits that they run on), so that both adapters'
+//! examples build from their own dependencies.
 //!
 //! It also hosts the workspace README's examples as doctests, where all
 //! their dependencies are at hand.
 
 mod jobs;
-/// The server the examples run on: `sse_axum::serve`, for both adapters'
-/// examples (it serves any tower service).
-pub mod server {
-    pub use sse_axum::serve::{serve, Limits, Stopped};
-}
 
 pub use crate::jobs::{Jobs, HISTORY};
 

@@ -65,7 +65,7 @@
 //! # Serving in production
 //!
 //! `axum::serve` sets no header read timeout and no cap on connections. The
-//! `serve` feature adds `sse_axum::serve::serve`: hyper's server with both, and a
+//! `sse-serve` crate has `sse_serve::serve`: hyper's server with both, and a
 //! graceful shutdown that waits for the streams you end (with
 //! [`Sse::until`]) for a grace period.
 
@@ -84,9 +84,6 @@ use http::request::Parts;
 use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
 
 mod event;
-#[cfg(feature = "serve")]
-#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
-pub mod serve;
 
 pub use crate::event::{Event, EventBuilder, EventDataWriter, KeepAlive};
 pub use sse_codec::{EncodedFrame, Frame, InvalidField};

@@ -8,10 +8,12 @@ use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sse_axum::serve::{Limits, Stopped};
+use sse_serve::{Limits, Stopped};
 use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_codec::Frame;
-use sse_hub::{Backend, Hub, RedisBackend, Resume};
+use sse_hub::backend::Backend;
+use sse_hub::redis::RedisBackend;
+use sse_hub::{Hub, Resume};
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
@@ -85,7 +87,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
     /// The prefix of the Redis keys, so that several hubs share one Redis.
-    #[arg(long, value_name = "PREFIX", default_value = sse_hub::DEFAULT_REDIS_PREFIX, requires = "redis")]
+    #[arg(long, value_name = "PREFIX", default_value = sse_hub::redis::DEFAULT_PREFIX, requires = "redis")]
     redis_prefix: String,
 }
 
@@ -179,7 +181,7 @@ async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, Failed> {
 }
 
 /// Serves `app` on `listener` with hyper's server settings
-/// ([`sse_axum::serve`]: a header read timeout, a cap on connections
+/// ([`sse_serve::serve`]: a header read timeout, a cap on connections
 /// answered with 503) until SIGINT or SIGTERM; then tells every stream to
 /// end (`stop`), stops accepting, and waits for the connections to close,
 /// at most `drain` plus one second.
@@ -196,7 +198,7 @@ async fn serve_until_signal(
         let _ = stop.send(true);
     };
     let wait = drain.unwrap_or_default() + Duration::from_secs(1);
-    let stopped = sse_axum::serve::serve(listener, app, limits, signal, wait).await;
+    let stopped = sse_serve::serve(listener, app, limits, signal, wait).await;
     if stopped == Stopped::GraceExpired {
         eprintln!("sse serve: connections still open after {wait:?}; exiting");
     }

@@ -1,18 +1,28 @@
-//! The [`Backend`] trait: where a hub keeps its history and how it fans
-//! events out.
+//! For implementers of a backend: the [`Backend`] trait (where a hub keeps
+//! its history and how it fans events out), the log its subscribers read
+//! ([`FrameLog`], [`Reader`]) and what a subscribe returns ([`Start`],
+//! [`Replay`]).
+//!
+//! An application that only publishes and subscribes needs none of this:
+//! [`Hub`](crate::Hub) is the whole API.
 
 use std::future::Future;
 
-use sse_codec::{ByteStr, EncodedFrame, Event};
+use sse_codec::{ByteStr, Event};
 
-use crate::log::Reader;
+use crate::resume::Resume;
+use crate::stats::{ChannelStats, HubStats};
+
+pub use crate::log::{FrameLog, Reader, Start};
+pub use crate::resume::Replay;
+pub use sse_codec::EncodedFrame;
 
 /// History and fan-out for a [`Hub`](crate::Hub): the part that changes to
 /// run one hub across several server instances on an external log, while
 /// the hub, its subscriptions and the framework adapters stay as they are.
 ///
 /// [`MemoryBackend`](crate::MemoryBackend) is the default; with the `redis`
-/// feature, `RedisBackend` runs one hub across instances on Redis.
+/// feature, [`RedisBackend`](crate::redis::RedisBackend) runs one hub across instances on Redis.
 /// `publish` and `subscribe` are `async` because an external log answers
 /// over the network; the in-memory backend's futures are ready at once.
 /// A backend must keep two promises:
@@ -43,7 +53,7 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = Result<ByteStr, Self::Error>> + Send;
 
     /// Where a subscriber of `channel` starts, as [`Resume`] says: a
-    /// [`Reader`] of the channel's [`FrameLog`](crate::FrameLog) (the live
+    /// [`Reader`] of the channel's [`FrameLog`] (the live
     /// events), and what comes before it: for [`Resume::After`], nothing
     /// when the id is the channel's latest; the events after it when it is
     /// in history; otherwise [`Replay::Reset`].
@@ -68,90 +78,4 @@ pub trait Backend: Send + Sync + 'static {
     /// were dropped. Publishing to or subscribing to a dropped
     /// channel creates it anew.
     fn prune(&self) -> usize;
-}
-
-/// Where a new subscriber starts.
-///
-/// `Option<&str>` (a client's `Last-Event-ID`) converts into it: `None` is
-/// [`Resume::Live`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resume<'a> {
-    /// With the next event published: a client that loads the current
-    /// state some other way.
-    Live,
-    /// After the event with this id (the client's `Last-Event-ID`).
-    After(&'a str),
-    /// With the oldest event in history: a new client that wants all the
-    /// recent events.
-    Oldest,
-}
-
-impl<'a> From<Option<&'a str>> for Resume<'a> {
-    fn from(last_event_id: Option<&'a str>) -> Self {
-        last_event_id.map_or(Resume::Live, Resume::After)
-    }
-}
-
-/// Where a new subscriber starts: made by [`FrameLog::open`](crate::FrameLog::open),
-/// or by [`Start::new`] for a backend that reads the replay from elsewhere.
-#[derive(Debug)]
-pub struct Start {
-    pub(crate) replay: Replay,
-    pub(crate) reader: Reader,
-}
-
-impl Start {
-    /// `replay`, then what `reader` reads. `reader` must be placed so that
-    /// the replay ends just before its position: together they are every
-    /// event once.
-    pub fn new(replay: Replay, reader: Reader) -> Self {
-        Start { replay, reader }
-    }
-}
-
-/// What a new subscriber receives before the live events.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Replay {
-    /// The events it missed, oldest first (often none).
-    Missed(Vec<EncodedFrame>),
-    /// It missed events that are no longer in history, or its last event ID
-    /// is unknown: it gets the hub's reset event, carrying `last_id` (the
-    /// channel's latest id, so that a reconnect after the reset resumes from
-    /// there).
-    Reset {
-        /// The channel's latest event id, if it has published any.
-        last_id: Option<ByteStr>,
-    },
-}
-
-/// Statistics of one channel.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ChannelStats {
-    /// Subscribers connected now.
-    pub subscribers: usize,
-    /// Events in the replay history, and their encoded bytes.
-    pub history_events: usize,
-    /// The encoded bytes of the events in history.
-    pub history_bytes: usize,
-    /// Events published since the channel was created.
-    pub published: u64,
-    /// Subscribers that fell further behind than history and got the reset
-    /// event in their stream.
-    pub lagged: u64,
-    /// The id of the latest event.
-    pub last_id: Option<ByteStr>,
-}
-
-/// Statistics of a hub.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HubStats {
-    /// Channels that exist (see [`Backend::prune`]).
-    pub channels: usize,
-    /// Subscribers connected now, over all channels.
-    pub subscribers: usize,
-    /// Subscribers that fell further behind than history and got the reset
-    /// event, over all channels.
-    pub lagged: u64,
 }

@@ -15,15 +15,16 @@
 //! - sends a **reset event** instead when the client's last id is older than
 //!   the history or unknown (a server restart), so the page can reload its
 //!   state: a gap is never silent;
-//! - keeps each frame **once**, in the channel's log ([`FrameLog`], the
+//! - keeps each frame **once**, in the channel's log ([`FrameLog`](backend::FrameLog), the
 //!   history): a subscriber is a position in it, so memory per subscriber
 //!   is O(1) and publishing does no work per subscriber but waking it. A
 //!   subscriber that falls further behind than the history gets the reset
 //!   event in its stream, then the newest events. Publishing never waits
 //!   for a subscriber.
 //!
-//! History and fan-out live behind the [`Backend`] trait;
-//! [`MemoryBackend`] is the default.
+//! History and fan-out live behind the [`Backend`](backend::Backend) trait
+//! (the [`backend`] module is for its implementers); [`MemoryBackend`] is
+//! the default.
 //!
 //! # Example
 //!
@@ -52,7 +53,7 @@
 //!
 //! # Several server instances
 //!
-//! With the `redis` feature, [`RedisBackend`] runs one hub across server
+//! With the `redis` feature, [`redis::RedisBackend`] runs one hub across server
 //! instances behind a load balancer: an event published on any instance
 //! reaches the clients of all of them, and a client resumes on any
 //! instance. The same guarantee holds (below); ids become `<epoch>-<seq>`.
@@ -61,8 +62,8 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "redis")]
-//! # async fn run() -> Result<(), sse_hub::RedisError> {
-//! let backend = sse_hub::RedisBackend::builder("redis://127.0.0.1:6379/").connect().await?;
+//! # async fn run() -> Result<(), sse_hub::redis::RedisError> {
+//! let backend = sse_hub::redis::RedisBackend::builder("redis://127.0.0.1:6379/").connect().await?;
 //! let hub = sse_hub::Hub::builder().build_with(backend);
 //! let id = hub.publish("news", sse_codec::Event::new("hello")).await?;
 //! # drop(id); Ok(()) }
@@ -81,29 +82,32 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-mod backend;
+pub mod backend;
+mod lock;
 mod log;
 mod memory;
 mod metrics;
 #[cfg(feature = "redis")]
-mod redis_backend;
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+mod resume;
+mod stats;
 mod subscription;
 
 use std::sync::Arc;
 
 use sse_codec::{ByteStr, Event};
 
-pub use crate::backend::{Backend, ChannelStats, HubStats, Replay, Resume, Start};
-pub use crate::log::{FrameLog, HistoryLimits, Reader};
+use crate::backend::Backend;
+#[cfg(feature = "metrics")]
+use crate::resume::Replay;
+
+pub use crate::log::HistoryLimits;
 pub use crate::memory::MemoryBackend;
+pub use crate::resume::Resume;
+pub use crate::stats::{ChannelStats, HubStats};
 pub use crate::subscription::Subscription;
 pub use sse_codec::EncodedFrame;
-
-#[cfg(feature = "redis")]
-pub use crate::redis_backend::{
-    RedisBackend, RedisBackendBuilder, RedisError, RedisErrorKind, RedisStats,
-    DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX, DEFAULT_TIMEOUT as DEFAULT_REDIS_TIMEOUT,
-};
 
 /// Describes the hub's metrics (their help texts and units) to the
 /// installed `metrics` recorder; call it once after installing one. The

@@ -33,13 +33,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use sse_codec::{ByteStr, EncodedFrame};
 
-use crate::backend::{Replay, Resume, Start};
+use crate::lock::lock;
+use crate::resume::{Replay, Resume};
 use crate::metrics;
 
 /// How much history each channel keeps for replay: at most `events` events
@@ -54,7 +55,7 @@ pub struct HistoryLimits {
     /// The most encoded bytes kept per channel.
     pub bytes: usize,
     /// How long an event stays in history. With it, a channel nobody
-    /// publishes to empties, and [`Backend::prune`](crate::Backend::prune)
+    /// publishes to empties, and [`Backend::prune`](crate::backend::Backend::prune)
     /// can drop it: what per-user or per-session channels need.
     pub max_age: Option<Duration>,
 }
@@ -76,8 +77,26 @@ impl Default for HistoryLimits {
 /// are joined: no latency is added.
 pub(crate) const SEGMENT_BYTES: usize = 64 * 1024;
 
+/// Where a new subscriber starts: made by [`FrameLog::open`],
+/// or by [`Start::new`] for a backend that reads the replay from elsewhere.
+#[derive(Debug)]
+pub struct Start {
+    pub(crate) replay: Replay,
+    pub(crate) reader: Reader,
+}
+
+impl Start {
+    /// `replay`, then what `reader` reads. `reader` must be placed so that
+    /// the replay ends just before its position: together they are every
+    /// event once.
+    pub fn new(replay: Replay, reader: Reader) -> Self {
+        Start { replay, reader }
+    }
+}
+
+
 /// The recent frames of one channel, in order and bounded, read by every
-/// subscriber at its own position: what a [`Backend`](crate::Backend)
+/// subscriber at its own position: what a [`Backend`](crate::backend::Backend)
 /// appends to and makes its subscriptions' [`Reader`]s from. Cloning shares
 /// the log.
 ///
@@ -85,7 +104,8 @@ pub(crate) const SEGMENT_BYTES: usize = 64 * 1024;
 ///
 /// ```
 /// use sse_codec::{EncodedFrame, Event};
-/// use sse_hub::{FrameLog, HistoryLimits};
+/// use sse_hub::backend::FrameLog;
+/// use sse_hub::HistoryLimits;
 ///
 /// let log = FrameLog::new(HistoryLimits::default());
 /// let reader = log.reader_at_end();
@@ -174,12 +194,6 @@ impl Entry {
     }
 }
 
-fn lock(shared: &Shared) -> MutexGuard<'_, State> {
-    // Every update under this lock leaves the state consistent before it can
-    // panic (allocation aside), so a poisoned lock is still usable.
-    shared.state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl FrameLog {
     /// An empty log bounded by `limits`.
     pub fn new(limits: HistoryLimits) -> Self {
@@ -217,7 +231,7 @@ impl FrameLog {
 
     fn push_entry(&self, id: Option<ByteStr>, what: What, last_id: Option<ByteStr>) {
         let waiters = {
-            let mut state = lock(&self.shared);
+            let mut state = lock(&self.shared.state);
             let entry = Entry {
                 published: Instant::now(),
                 id,
@@ -239,7 +253,7 @@ impl FrameLog {
 
     /// A reader of the entries pushed from now on.
     pub fn reader_at_end(&self) -> Reader {
-        let state = lock(&self.shared);
+        let state = lock(&self.shared.state);
         self.reader(state.end())
     }
 
@@ -249,7 +263,7 @@ impl FrameLog {
     /// [`push`](Self::push): every entry is either read by the new reader or
     /// was before its position, never both, never neither.
     pub fn open(&self, from: Resume<'_>) -> Start {
-        let mut state = lock(&self.shared);
+        let mut state = lock(&self.shared.state);
         state.trim(self.readers());
         let at = match from {
             Resume::Live => state.end(),
@@ -284,7 +298,7 @@ impl FrameLog {
 
     /// Frames in the log (after dropping those older than the age limit).
     pub fn len(&self) -> usize {
-        let mut state = lock(&self.shared);
+        let mut state = lock(&self.shared.state);
         state.trim(self.readers());
         state.entries.len()
     }
@@ -297,17 +311,17 @@ impl FrameLog {
 
     /// The encoded bytes of the frames in the log.
     pub fn bytes(&self) -> usize {
-        lock(&self.shared).bytes
+        lock(&self.shared.state).bytes
     }
 
     /// The id of the newest frame, even if trimmed away.
     pub fn last_id(&self) -> Option<ByteStr> {
-        lock(&self.shared).last_id.clone()
+        lock(&self.shared.state).last_id.clone()
     }
 
     /// Readers that fell out of the log and were sent the reset event.
     pub fn lagged(&self) -> u64 {
-        lock(&self.shared).lagged
+        lock(&self.shared.state).lagged
     }
 }
 
@@ -410,7 +424,7 @@ impl Reader {
     /// The next frames (up to the end of a segment, invariant 5) or reset, or
     /// `Pending` with the task registered for the next push.
     pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Read> {
-        let mut state = lock(&self.shared);
+        let mut state = lock(&self.shared.state);
         if self.next < state.first {
             // Fell out of the log (invariant 2).
             self.next = state.end();
@@ -473,7 +487,7 @@ impl Reader {
 
     /// The entries between this reader and the newest: its backlog.
     pub fn behind(&self) -> u64 {
-        lock(&self.shared).end().saturating_sub(self.next)
+        lock(&self.shared.state).end().saturating_sub(self.next)
     }
 }
 

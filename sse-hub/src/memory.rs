@@ -3,12 +3,15 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use crate::backend::{Backend, ChannelStats, HubStats, Resume, Start};
-use crate::log::{FrameLog, HistoryLimits};
+use crate::backend::Backend;
+use crate::lock::lock;
+use crate::log::{FrameLog, HistoryLimits, Start};
+use crate::resume::Resume;
+use crate::stats::{ChannelStats, HubStats};
 
 /// The default [`Backend`]: each channel's history and subscribers in
 /// memory, behind one short lock per channel.
@@ -27,12 +30,6 @@ struct Channel {
     next_seq: u64,
     /// History, read by every subscriber at its own position.
     log: FrameLog,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update under these locks leaves the state consistent before it
-    // can panic (allocation aside), so a poisoned lock is still usable.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl MemoryBackend {
@@ -145,14 +142,9 @@ impl Backend for MemoryBackend {
 
     fn stats(&self) -> HubStats {
         let channels: Vec<_> = lock(&self.channels).values().cloned().collect();
-        let mut stats = HubStats {
-            channels: channels.len(),
-            ..HubStats::default()
-        };
+        let mut stats = HubStats::of_channels(channels.len());
         for channel in channels {
-            let channel = lock(&channel);
-            stats.subscribers += channel.log.readers();
-            stats.lagged += channel.log.lagged();
+            stats.count(&lock(&channel).log);
         }
         stats
     }

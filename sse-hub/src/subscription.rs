@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use crate::backend::Replay;
+use crate::resume::Replay;
 use crate::log::{Read, Reader, SEGMENT_BYTES};
 
 /// A subscriber's stream: the frames to replay, then the live ones.

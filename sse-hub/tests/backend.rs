@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use futures_util::{FutureExt, StreamExt};
 use sse_codec::{ByteStr, Event};
-use sse_hub::{Backend, ChannelStats, Hub, HubStats, MemoryBackend, Resume, Start};
+use sse_hub::backend::{Backend, Start};
+use sse_hub::{ChannelStats, Hub, HubStats, MemoryBackend, Resume};
 
 mod support;
 use support::{decode_all, Ready};

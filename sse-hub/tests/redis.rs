@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sse_codec::Event;
-use sse_hub::{Hub, RedisBackend, RedisErrorKind, Resume, Subscription};
+use sse_hub::redis::{RedisBackend, RedisBackendBuilder, RedisErrorKind};
+use sse_hub::{Hub, Resume, Subscription};
 use test_support::servers::RedisServer;
 
 mod support;
@@ -19,7 +20,7 @@ type RedisHub = Hub<RedisBackend>;
 /// An instance: a hub on the Redis at `url`.
 async fn instance(
     url: &str,
-    configure: impl FnOnce(sse_hub::RedisBackendBuilder) -> sse_hub::RedisBackendBuilder,
+    configure: impl FnOnce(RedisBackendBuilder) -> RedisBackendBuilder,
 ) -> RedisHub {
     let backend = configure(RedisBackend::builder(url))
         .connect()

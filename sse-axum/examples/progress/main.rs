@@ -32,7 +32,7 @@ async fn main() -> std::io::Result<()> {
         // Ends every open event stream, so the server can finish.
         shutdown.cancel();
     };
-    let limits = demo::server::Limits::default();
-    demo::server::serve(listener, app, limits, signal, Duration::from_secs(1)).await;
+    let limits = sse_serve::Limits::default();
+    sse_serve::serve(listener, app, limits, signal, Duration::from_secs(1)).await;
     Ok(())
 }

@@ -34,6 +34,6 @@ async fn main() {
         // Ends every open event stream, so the server can finish.
         signal.cancel();
     };
-    let limits = demo::server::Limits::default();
-    demo::server::serve(listener, service, limits, stop, Duration::from_secs(1)).await;
+    let limits = sse_serve::Limits::default();
+    sse_serve::serve(listener, service, limits, stop, Duration::from_secs(1)).await;
 }

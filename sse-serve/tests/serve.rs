@@ -1,4 +1,4 @@
-//! `sse_axum::serve`: a half-sent request head is closed after the
+//! `sse_serve::serve`: a half-sent request head is closed after the
 //! header timeout, a connection past the cap gets 503, and it stops on its
 //! signal.
 
@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::Router;
-use sse_axum::serve::{serve, Limits, Stopped};
+use sse_serve::{serve, Limits, Stopped};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn read_all(socket: &mut tokio::net::TcpStream) -> String {

@@ -1,7 +1,6 @@
-//! [`serve`]: hyper's server with the limits `axum::serve` lacks (a header
-//! read timeout, a cap on connections answered with 503) and a graceful
-//! shutdown, for any tower service: an axum `Router`, or a warp filter
-//! through `warp::service(filter)`. Behind the `serve` feature.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -43,30 +42,13 @@ pub enum Stopped {
 
 /// Serves `service` on `listener` with `limits` until `shutdown` completes;
 /// then stops accepting and waits for the open connections (whose event
-/// streams the caller ends, e.g. with [`Sse::until`](crate::Sse::until)) for
+/// streams the caller ends, e.g. with `sse_axum::Sse::until`) for
 /// at most `grace`.
 ///
 /// `shutdown` is where to end the streams too: what it does before it
 /// completes happens before the server stops accepting.
 ///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use axum::{routing::get, Router};
-/// use sse_axum::serve::{serve, Limits, Stopped};
-///
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// let app = Router::new().route("/", get(|| async { "hello" }));
-/// // In a real server: `tokio::signal::ctrl_c()`, or SIGTERM.
-/// let shutdown = tokio::time::sleep(Duration::from_millis(10));
-/// let limits = Limits::default(); // 10 s for a request head, 10,000 connections
-/// let stopped = serve(listener, app, limits, shutdown, Duration::from_secs(1)).await;
-/// assert_eq!(stopped, Stopped::Drained);
-/// # Ok::<(), std::io::Error>(())
-/// # }).unwrap();
-/// ```
+/// See the crate's example.
 pub async fn serve<S, B>(
     listener: tokio::net::TcpListener,
     service: S,

@@ -1,0 +1,41 @@
+//! Where a subscriber starts ([`Resume`]) and what it gets before the live
+//! events ([`Replay`]): the values the hub, its backends and the log share.
+
+use sse_codec::{ByteStr, EncodedFrame};
+
+/// Where a new subscriber starts.
+///
+/// `Option<&str>` (a client's `Last-Event-ID`) converts into it: `None` is
+/// [`Resume::Live`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume<'a> {
+    /// With the next event published: a client that loads the current
+    /// state some other way.
+    Live,
+    /// After the event with this id (the client's `Last-Event-ID`).
+    After(&'a str),
+    /// With the oldest event in history: a new client that wants all the
+    /// recent events.
+    Oldest,
+}
+
+impl<'a> From<Option<&'a str>> for Resume<'a> {
+    fn from(last_event_id: Option<&'a str>) -> Self {
+        last_event_id.map_or(Resume::Live, Resume::After)
+    }
+}
+
+/// What a new subscriber receives before the live events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// The events it missed, oldest first (often none).
+    Missed(Vec<EncodedFrame>),
+    /// It missed events that are no longer in history, or its last event ID
+    /// is unknown: it gets the hub's reset event, carrying `last_id` (the
+    /// channel's latest id, so that a reconnect after the reset resumes from
+    /// there).
+    Reset {
+        /// The channel's latest event id, if it has published any.
+        last_id: Option<ByteStr>,
+    },
+}
