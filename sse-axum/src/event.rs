@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use sse_codec::{EncodedFrame, FrameworkEvent, Outgoing};
+use sse_codec::adapter::FrameworkEvent;
+use sse_codec::stream::Outgoing;
+use sse_codec::EncodedFrame;
 
 /// A server-sent event, built as `axum::response::sse::Event` is:
 /// `Event::default().event("tick").id("1").data("…")`.
@@ -130,7 +132,7 @@ impl fmt::Write for EventDataWriter {
 
 /// Builds an [`Event`], checking each field as it is set, with the first
 /// invalid one returned by `build`; see [`sse_codec::EventBuilder`].
-pub type EventBuilder = sse_codec::FrameworkEventBuilder<Event>;
+pub type EventBuilder = sse_codec::adapter::FrameworkEventBuilder<Event>;
 
 /// When and what to send to keep an idle response's connection open, as
 /// `axum::response::sse::KeepAlive`: an empty comment every 15 seconds of
@@ -148,12 +150,12 @@ pub type EventBuilder = sse_codec::FrameworkEventBuilder<Event>;
 /// ```
 #[derive(Clone, Debug, Default)]
 #[must_use]
-pub struct KeepAlive(pub(crate) sse_codec::KeepAlive);
+pub struct KeepAlive(pub(crate) sse_codec::stream::KeepAlive);
 
 impl KeepAlive {
     /// An empty comment every 15 seconds of silence.
     pub fn new() -> Self {
-        KeepAlive(sse_codec::KeepAlive::new())
+        KeepAlive(sse_codec::stream::KeepAlive::new())
     }
 
     /// How long the response may stay silent before the keep-alive is sent.

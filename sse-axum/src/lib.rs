@@ -81,7 +81,8 @@ use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 use http::header::HeaderValue;
 use http::request::Parts;
-use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
+use sse_codec::http::RESPONSE_HEADERS;
+use sse_codec::stream::{EncodeStream, IntoOutgoing};
 
 mod event;
 
@@ -212,8 +213,8 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Infallible> {
         let id = parts
             .headers
-            .get(sse_codec::LAST_EVENT_ID)
-            .and_then(|value| sse_codec::parse_last_event_id(value.as_bytes()));
+            .get(sse_codec::http::LAST_EVENT_ID)
+            .and_then(|value| sse_codec::http::parse_last_event_id(value.as_bytes()));
         Ok(LastEventId(id.map(str::to_owned)))
     }
 }
@@ -242,7 +243,7 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventIdOrQuery {
         let Ok(LastEventId(header)) = LastEventId::from_request_parts(parts, state).await;
         let query = parts.uri.query().unwrap_or_default();
         Ok(LastEventIdOrQuery(header.or_else(|| {
-            sse_codec::last_event_id_from_query(query).map(std::borrow::Cow::into_owned)
+            sse_codec::http::last_event_id_from_query(query).map(std::borrow::Cow::into_owned)
         })))
     }
 }

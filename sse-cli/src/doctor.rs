@@ -81,14 +81,9 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
         };
         headers.append(name, value);
     }
-    headers.insert(
-        header::ACCEPT,
-        header::HeaderValue::from_static(sse_codec::MIME_TYPE),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-cache"),
-    );
+    for (name, value) in sse_codec::http::REQUEST_HEADERS {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
     let findings = examine(&args, headers).await?;
     let problems = findings
         .iter()
@@ -230,13 +225,7 @@ fn check_head(response: &reqwest::Response, findings: &mut Vec<Finding>) {
             .map(str::to_ascii_lowercase)
     };
     findings.push(match text(header::CONTENT_TYPE) {
-        Some(t)
-            if t.split(';')
-                .next()
-                .is_some_and(|e| e.trim() == sse_codec::MIME_TYPE) =>
-        {
-            ok("content-type", t)
-        }
+        Some(t) if sse_codec::http::is_event_stream(t.as_bytes()) => ok("content-type", t),
         other => problem(
             "content-type",
             format!(
@@ -464,7 +453,7 @@ async fn check_resume(
     let request = client
         .get(&args.url)
         .headers(headers)
-        .header(sse_codec::LAST_EVENT_ID, last_id.as_str())
+        .header(sse_codec::http::LAST_EVENT_ID, last_id.as_str())
         .header(header::ACCEPT_ENCODING, "identity")
         .send();
     let Ok(Ok(response)) = tokio::time::timeout(args.duration, request).await else {

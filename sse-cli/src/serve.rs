@@ -297,7 +297,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
             .allow_origin(allow)
             .allow_methods([Method::GET])
             // A reconnecting EventSource sends Last-Event-ID.
-            .allow_headers([HeaderName::from_static(sse_codec::LAST_EVENT_ID)]),
+            .allow_headers([HeaderName::from_static(sse_codec::http::LAST_EVENT_ID)]),
     ))
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CACHE_CONTROL};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use sse_codec::EventDecoder;
 
@@ -210,8 +210,9 @@ impl EventSourceBuilder {
             })
         })?;
         let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static(sse_codec::MIME_TYPE));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        for (name, value) in sse_codec::http::REQUEST_HEADERS {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
         for (name, value) in &self.headers {
             let name = HeaderName::try_from(name.as_str()).map_err(|source| {
                 Error::Request(RequestError::HeaderName {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use sse_codec::{EventDecoder, Frame};
 
@@ -133,7 +133,7 @@ impl Connection {
             request = request.headers(headers().await);
         }
         if let Some(id) = self.decoder.last_event_id() {
-            request = request.header(sse_codec::LAST_EVENT_ID, id);
+            request = request.header(sse_codec::http::LAST_EVENT_ID, id);
         }
         if let Some(body) = &self.body {
             request = request.body(body.clone());
@@ -155,7 +155,7 @@ impl Connection {
         if !response
             .headers()
             .get(CONTENT_TYPE)
-            .is_some_and(is_event_stream)
+            .is_some_and(|value| sse_codec::http::is_event_stream(value.as_bytes()))
         {
             return Err(Error::ContentType(self.rejected(response).await));
         }
@@ -218,38 +218,5 @@ impl Connection {
             wait.mul_f64(0.5 + fastrand::f64() * 0.5)
         };
         wait.max(self.min_reconnect_delay)
-    }
-}
-
-/// Whether a `Content-Type` value is `text/event-stream`, ignoring case,
-/// parameters and spaces.
-fn is_event_stream(value: &HeaderValue) -> bool {
-    let essence = value
-        .as_bytes()
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or_default();
-    essence
-        .trim_ascii()
-        .eq_ignore_ascii_case(sse_codec::MIME_TYPE.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_type_essence() {
-        for ok in [
-            "text/event-stream",
-            "Text/Event-Stream",
-            "text/event-stream; charset=utf-8",
-            " text/event-stream ",
-        ] {
-            assert!(is_event_stream(&HeaderValue::from_static(ok)), "{ok}");
-        }
-        for bad in ["text/plain", "text/event-streams", "application/json", ""] {
-            assert!(!is_event_stream(&HeaderValue::from_static(bad)), "{bad}");
-        }
     }
 }

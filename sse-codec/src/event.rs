@@ -8,9 +8,6 @@ use crate::error::{InvalidField, InvalidFieldKind};
 use crate::parse;
 use crate::str::ByteStr;
 
-/// The event type a browser uses when none is given.
-const DEFAULT_EVENT_TYPE: &str = "message";
-
 /// One server-sent event: what a browser's `EventSource` dispatches as a
 /// [`MessageEvent`](https://developer.mozilla.org/en-US/docs/Web/API/MessageEvent).
 ///
@@ -132,7 +129,7 @@ impl Event {
     #[doc(alias = "event")]
     #[inline]
     pub fn event_type(&self) -> &str {
-        self.event_type.as_deref().unwrap_or(DEFAULT_EVENT_TYPE)
+        self.event_type.as_deref().unwrap_or(parse::DEFAULT_EVENT_TYPE)
     }
 
     /// The event's id.
@@ -270,7 +267,7 @@ impl EventBuilder {
         }
         if let Ok(event) = &mut self.inner {
             event.event_type =
-                Some(event_type).filter(|t| !t.is_empty() && *t != DEFAULT_EVENT_TYPE);
+                Some(event_type).filter(|t| !t.is_empty() && *t != parse::DEFAULT_EVENT_TYPE);
         }
         self
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::InvalidField;
 use crate::event::{Event, Frame};
+use crate::parse;
 
 /// An event whose fields are borrowed: what
 /// [`EventDecoder::for_each_event`](crate::EventDecoder::for_each_event)
@@ -69,7 +70,7 @@ impl<'a> EventRef<'a> {
     /// type, not written. A type with a line break makes
     /// [`encode`](Self::encode) fail.
     pub fn with_event_type(mut self, event_type: &'a str) -> Self {
-        self.event_type = Some(event_type).filter(|t| !t.is_empty() && *t != "message");
+        self.event_type = Some(event_type).filter(|t| !t.is_empty() && *t != parse::DEFAULT_EVENT_TYPE);
         self
     }
 
@@ -96,7 +97,7 @@ impl<'a> EventRef<'a> {
     #[doc(alias = "event")]
     #[inline]
     pub fn event_type(&self) -> &'a str {
-        self.event_type.unwrap_or("message")
+        self.event_type.unwrap_or(parse::DEFAULT_EVENT_TYPE)
     }
 
     /// The id. On a decoded event, the stream's last event ID when the event

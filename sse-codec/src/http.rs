@@ -1,6 +1,9 @@
-//! What an event stream means in HTTP: its media type, the response
-//! headers it needs, and the last event ID a reconnecting client sends (as
-//! a header, or as a query parameter from polyfills).
+//! What an event stream means in HTTP, in one place for servers, clients
+//! and the `sse doctor`: its media type and what counts as an event-stream
+//! response ([`is_event_stream`]), the headers a server sends
+//! ([`RESPONSE_HEADERS`]) and a browser sends ([`REQUEST_HEADERS`]), and the
+//! last event ID a reconnecting client sends (as a header, or as a query
+//! parameter from polyfills).
 
 /// The media type of an event stream, for `Content-Type` and `Accept`.
 pub const MIME_TYPE: &str = "text/event-stream";
@@ -28,7 +31,7 @@ pub const LAST_EVENT_ID_QUERY: &str = "lastEventId";
 /// # Examples
 ///
 /// ```
-/// use sse_codec::last_event_id_from_query;
+/// use sse_codec::http::last_event_id_from_query;
 ///
 /// assert_eq!(last_event_id_from_query("a=1&lastEventId=42").as_deref(), Some("42"));
 /// assert_eq!(last_event_id_from_query("lastEventId=a%2Fb%20c").as_deref(), Some("a/b c"));
@@ -92,7 +95,7 @@ fn percent_decode(value: &[u8]) -> Vec<u8> {
 /// # Examples
 ///
 /// ```
-/// use sse_codec::parse_last_event_id;
+/// use sse_codec::http::parse_last_event_id;
 ///
 /// assert_eq!(parse_last_event_id(b"42"), Some("42"));
 /// assert_eq!(parse_last_event_id("caf\u{e9}".as_bytes()), Some("caf\u{e9}"));
@@ -107,14 +110,71 @@ pub fn parse_last_event_id(value: &[u8]) -> Option<&str> {
     std::str::from_utf8(value).ok()
 }
 
-#[cfg(feature = "stream")]
 /// The response headers of an event stream, for the framework adapters:
 /// the media type; `no-cache` so nothing stores it and `no-transform` so
 /// proxies and compression layers pass it through; and
 /// `X-Accel-Buffering: no`, which stops nginx from buffering it. No
 /// `Connection` header (HTTP/2 forbids it) and no length.
 pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
-    ("content-type", crate::MIME_TYPE),
+    ("content-type", MIME_TYPE),
     ("cache-control", "no-cache, no-transform"),
     ("x-accel-buffering", "no"),
 ];
+
+/// The request headers a browser's `EventSource` sends, besides cookies
+/// and `Last-Event-ID`: it accepts only an event stream, and asks caches
+/// not to answer from storage. A client that wants to be served as a
+/// browser is sends these.
+pub const REQUEST_HEADERS: [(&str, &str); 2] = [("accept", MIME_TYPE), ("cache-control", "no-cache")];
+
+/// Whether a `Content-Type` value names an event stream, as a browser
+/// judges it: the media type (before any `;` parameter), without the
+/// spaces around it, is `text/event-stream` in any case. `EventSource`
+/// fails the connection on anything else.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::http::is_event_stream;
+///
+/// assert!(is_event_stream(b"text/event-stream"));
+/// assert!(is_event_stream(b"Text/Event-Stream; charset=utf-8"));
+/// assert!(!is_event_stream(b"text/plain"));
+/// assert!(!is_event_stream(b"text/event-streams"));
+/// ```
+pub fn is_event_stream(content_type: &[u8]) -> bool {
+    let essence = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default();
+    essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(MIME_TYPE.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_essence() {
+        for ok in [
+            "text/event-stream",
+            "Text/Event-Stream",
+            "text/event-stream; charset=utf-8",
+            " text/event-stream ",
+            "text/event-stream;charset=utf-8",
+        ] {
+            assert!(is_event_stream(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "text/event-streams",
+            "application/json",
+            "",
+            "text /event-stream",
+        ] {
+            assert!(!is_event_stream(bad.as_bytes()), "{bad}");
+        }
+    }
+}

@@ -17,8 +17,17 @@
 //! - [`Frame`] adds the parts of a stream that are not events: comments
 //!   (keep-alives) and `retry` fields.
 //!
-//! Framework adapters (axum, warp) build on this crate and contain no SSE
-//! syntax of their own.
+//!
+//! The crate root is the codec. Three modules serve other audiences, so
+//! that their names stay out of a decoder's way:
+//!
+//! - [`http`]: what an event stream means in HTTP (media type, the headers
+//!   of each side, `Last-Event-ID` from a header or a polyfill's query).
+//! - `stream` (feature `stream`): a stream of events as HTTP body chunks,
+//!   with keep-alive and shutdown, for servers.
+//! - `adapter` (feature `stream`): the plumbing that framework adapters
+//!   (`sse-axum`, `sse-warp`) share. They contain no SSE syntax of their
+//!   own.
 //!
 //! # Example: decoding a byte stream
 //!
@@ -64,7 +73,7 @@
 //! Name | Description | Default?
 //! ---|---|---
 //! `json` | [`EventBuilder::json_data`], serializing with `serde_json` straight into the data buffer | No
-//! `stream` | `KeepAlive` and `EncodeStream`: a stream of events as body chunks with keep-alive comments (tokio time) | No
+//! `stream` | The `stream` module (`KeepAlive`, `EncodeStream`: a stream of events as body chunks with keep-alive comments, on tokio's time) and the `adapter` module | No
 //!
 //! # Spec conformance
 //!
@@ -127,35 +136,29 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
+pub mod adapter;
 mod decode;
 mod decode_stream;
 mod encode;
+mod encoded;
 mod error;
 mod event;
 mod event_ref;
-#[cfg(feature = "stream")]
-mod glue;
-mod http;
+pub mod http;
 mod parse;
 #[allow(unsafe_code)]
 mod str;
+#[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
+pub mod stream;
 
 pub use crate::decode::{EventDecoder, DEFAULT_MAX_EVENT_SIZE};
 pub use crate::decode_stream::EventStream;
-pub use crate::encode::{EncodedEvent, EncodedFrame, EventEncoder, NotOneFrame, KEEP_ALIVE};
+pub use crate::encode::{EventEncoder, KEEP_ALIVE};
+pub use crate::encoded::{EncodedEvent, EncodedFrame, NotOneFrame};
 pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
 pub use crate::event_ref::{EventRef, FrameRef};
-#[cfg(feature = "stream")]
-#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-pub use crate::glue::{
-    EncodeStream, EndOnError, FrameworkEvent, FrameworkEventBuilder, IntoOutgoing, KeepAlive,
-    Outgoing, ZERO_COPY_MIN,
-};
-#[cfg(feature = "stream")]
-#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
-pub use crate::http::RESPONSE_HEADERS;
-pub use crate::http::{
-    last_event_id_from_query, parse_last_event_id, LAST_EVENT_ID, LAST_EVENT_ID_QUERY, MIME_TYPE,
-};
 pub use crate::str::ByteStr;

@@ -13,6 +13,10 @@ use std::time::Duration;
 /// The UTF-8 byte order mark, stripped once at the start of a stream.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The event type a browser uses when none is given (no `event` field, or
+/// an empty one).
+pub(crate) const DEFAULT_EVENT_TYPE: &str = "message";
+
 /// Field names. The spec compares them case-sensitively, byte for byte.
 pub(crate) const DATA: &[u8] = b"data";
 /// `data` and its colon: how nearly every data line starts.

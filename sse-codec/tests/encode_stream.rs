@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
-use sse_codec::{EncodeStream, Event, Frame, KeepAlive, ZERO_COPY_MIN};
+use sse_codec::stream::{EncodeStream, KeepAlive, ZERO_COPY_MIN};
+use sse_codec::{Event, Frame};
 use tokio::time::Instant;
 
 /// Events yielded at the given offsets (seconds) from the start.

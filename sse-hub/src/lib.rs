@@ -22,7 +22,7 @@
 //!   event in its stream, then the newest events. Publishing never waits
 //!   for a subscriber.
 //!
-//! History and fan-out live behind the [`Backend`](backend::Backend) trait
+//! History and fan-out live behind the [`backend::Backend`] trait
 //! (the [`backend`] module is for its implementers); [`MemoryBackend`] is
 //! the default.
 //!

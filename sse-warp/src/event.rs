@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use sse_codec::FrameworkEvent;
+use sse_codec::adapter::FrameworkEvent;
 
 /// A server-sent event, built as `warp::sse::Event` is:
 /// `Event::default().event("tick").id("1").data("…")`.
@@ -74,7 +74,7 @@ impl Event {
 
 /// Builds an [`Event`], checking each field as it is set, with the first
 /// invalid one returned by `build`; see [`sse_codec::EventBuilder`].
-pub type EventBuilder = sse_codec::FrameworkEventBuilder<Event>;
+pub type EventBuilder = sse_codec::adapter::FrameworkEventBuilder<Event>;
 
 /// The keep-alive of a reply, as `warp::sse::keep_alive()` configures it:
 /// an empty comment after 15 seconds of silence by default.
@@ -92,7 +92,7 @@ pub type EventBuilder = sse_codec::FrameworkEventBuilder<Event>;
 /// ```
 #[derive(Clone, Debug, Default)]
 #[must_use]
-pub struct KeepAlive(pub(crate) sse_codec::KeepAlive);
+pub struct KeepAlive(pub(crate) sse_codec::stream::KeepAlive);
 
 /// A keep-alive configuration for a reply (the counterpart of
 /// `warp::sse::keep_alive`); see [`KeepAlive`].
@@ -103,7 +103,7 @@ pub fn keep_alive() -> KeepAlive {
 impl KeepAlive {
     /// An empty comment after 15 seconds of silence.
     pub fn new() -> Self {
-        KeepAlive(sse_codec::KeepAlive::new())
+        KeepAlive(sse_codec::stream::KeepAlive::new())
     }
 
     /// How long the reply may stay silent before the keep-alive is sent.

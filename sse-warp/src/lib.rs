@@ -38,7 +38,8 @@ use std::convert::Infallible;
 use std::str::FromStr;
 
 use futures_core::Stream;
-use sse_codec::{EncodeStream, IntoOutgoing, RESPONSE_HEADERS};
+use sse_codec::http::RESPONSE_HEADERS;
+use sse_codec::stream::{EncodeStream, IntoOutgoing};
 use sync_wrapper::SyncStream;
 use warp::http::header::HeaderValue;
 use warp::reply::Response;
@@ -177,14 +178,14 @@ pub fn last_event_id<T>() -> impl Filter<Extract = (Option<T>,), Error = Infalli
 where
     T: FromStr + Send + Sync + 'static,
 {
-    warp::header::value(sse_codec::LAST_EVENT_ID)
+    warp::header::value(sse_codec::http::LAST_EVENT_ID)
         .map(Some)
         .or(warp::any().map(|| None))
         .unify()
         .map(|value: Option<HeaderValue>| {
             value
                 .as_ref()
-                .and_then(|v| sse_codec::parse_last_event_id(v.as_bytes()))
+                .and_then(|v| sse_codec::http::parse_last_event_id(v.as_bytes()))
                 .and_then(|id| id.parse().ok())
         })
 }
@@ -208,7 +209,7 @@ pub fn last_event_id_or_query(
         .and(query)
         .map(|header: Option<String>, query: String| {
             header.or_else(|| {
-                sse_codec::last_event_id_from_query(&query).map(std::borrow::Cow::into_owned)
+                sse_codec::http::last_event_id_from_query(&query).map(std::borrow::Cow::into_owned)
             })
         })
 }

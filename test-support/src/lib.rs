@@ -61,7 +61,7 @@ pub fn ids(events: &[Event]) -> Vec<u64> {
 pub async fn connect(url: &str, last_event_id: Option<&str>) -> Events {
     let mut request = reqwest::Client::new().get(url);
     if let Some(id) = last_event_id {
-        request = request.header(sse_codec::LAST_EVENT_ID, id);
+        request = request.header(sse_codec::http::LAST_EVENT_ID, id);
     }
     let response = request.send().await.unwrap();
     assert_sse_headers(response.headers());

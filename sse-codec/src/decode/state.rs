@@ -296,7 +296,7 @@ impl Block {
     pub(super) fn event_type_text<'a>(&'a self, chunk: &'a [u8]) -> Option<(Text, &'a [u8])> {
         let t = self.event_type?;
         let bytes = text(t, chunk, &self.type_buf);
-        (!bytes.is_empty() && bytes != b"message").then_some((t, bytes))
+        (!bytes.is_empty() && bytes != parse::DEFAULT_EVENT_TYPE.as_bytes()).then_some((t, bytes))
     }
 }
 

@@ -13,7 +13,7 @@ use super::{RedisBackend, RedisError};
 use crate::log::HistoryLimits;
 
 /// How long one Redis round trip may take before the operation fails with
-/// [`RedisErrorKind::Timeout`]: 1 s.
+/// [`RedisErrorKind::Timeout`](super::RedisErrorKind::Timeout): 1 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The default key prefix: `sse:`.

@@ -111,7 +111,7 @@ pub use self::error::{RedisError, RedisErrorKind};
 /// same bytes; every instance forwards those bytes as they are.
 ///
 /// Each instance keeps, per channel with subscribers there, the frames it
-/// received, once, in a [`FrameLog`] (its subscribers are positions in it),
+/// received, once, in a [`FrameLog`](crate::backend::FrameLog) (its subscribers are positions in it),
 /// and the position it has received up to. A subscriber's replay is read
 /// from the stream up to that position, and the frames after it reach the
 /// subscriber through the local log: no gap, no duplicate. A live frame that skips ahead (messages lost

@@ -1,14 +1,16 @@
-//! [`FrameworkEvent`]: an event built the way axum's and warp's are, with
-//! setters that cannot fail, over this crate's checked [`Event`]. Feature
-//! `stream`.
+//! For the authors of framework adapters (feature `stream`):
+//! [`FrameworkEvent`], an event built the way axum's and warp's are, with
+//! setters that cannot fail, over this crate's checked [`Event`]. An
+//! application uses its adapter's `Event` (`sse_axum::Event`,
+//! `sse_warp::Event`), which wraps it.
 
 use std::time::Duration;
 
-use super::encode_stream::Outgoing;
-use crate::encode::EncodedFrame;
+use crate::encoded::EncodedFrame;
 use crate::error::InvalidField;
 use crate::event::{Event, EventBuilder, Frame};
 use crate::str::ByteStr;
+use crate::stream::Outgoing;
 
 /// An event built with chained setters that cannot fail, in the shape of
 /// `axum::response::sse::Event` and `warp::sse::Event`: what `sse-axum`'s
@@ -33,7 +35,8 @@ use crate::str::ByteStr;
 /// # Examples
 ///
 /// ```
-/// use sse_codec::{FrameworkEvent, Outgoing};
+/// use sse_codec::adapter::FrameworkEvent;
+/// use sse_codec::stream::Outgoing;
 ///
 /// let event = FrameworkEvent::default().event_type("tick").id("7").data("a\nb");
 /// let Outgoing::Frame(frame) = Outgoing::from(event) else { unreachable!() };
@@ -178,7 +181,8 @@ impl From<FrameworkEvent> for Outgoing {
 /// # Examples
 ///
 /// ```
-/// use sse_codec::{Event, FrameworkEventBuilder};
+/// use sse_codec::adapter::FrameworkEventBuilder;
+/// use sse_codec::Event;
 ///
 /// let builder: FrameworkEventBuilder<Event> = FrameworkEventBuilder::new();
 /// let event = builder.event_type("tick").id("1").data("x").build()?;
@@ -264,13 +268,13 @@ macro_rules! framework_event_common {
         impl $event {
             /// An event with `data`: the shortest way, `Event::new("hello")`.
             pub fn new(data: impl Into<$crate::ByteStr>) -> Self {
-                $event($crate::FrameworkEvent::default().data(data))
+                $event($crate::adapter::FrameworkEvent::default().data(data))
             }
 
             /// Builds an event with checked setters and a `Result` at the
             /// end; see [`sse_codec::EventBuilder`].
-            pub fn builder() -> $crate::FrameworkEventBuilder<$event> {
-                $crate::FrameworkEventBuilder::new()
+            pub fn builder() -> $crate::adapter::FrameworkEventBuilder<$event> {
+                $crate::adapter::FrameworkEventBuilder::new()
             }
 
             /// The first invalid field set: the response ends at this event
@@ -282,20 +286,20 @@ macro_rules! framework_event_common {
 
         impl From<$crate::Event> for $event {
             fn from(event: $crate::Event) -> Self {
-                $event($crate::FrameworkEvent::from(event))
+                $event($crate::adapter::FrameworkEvent::from(event))
             }
         }
 
-        impl From<$event> for $crate::Outgoing {
+        impl From<$event> for $crate::stream::Outgoing {
             fn from(event: $event) -> Self {
-                $crate::Outgoing::from(event.0)
+                $crate::stream::Outgoing::from(event.0)
             }
         }
 
-        impl $crate::IntoOutgoing for $event {
+        impl $crate::stream::IntoOutgoing for $event {
             type Error = ::std::convert::Infallible;
 
-            fn into_outgoing(self) -> Result<$crate::Outgoing, Self::Error> {
+            fn into_outgoing(self) -> Result<$crate::stream::Outgoing, Self::Error> {
                 Ok(self.into())
             }
         }

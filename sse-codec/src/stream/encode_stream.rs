@@ -10,87 +10,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
 
-use crate::encode::{EncodedEvent, EncodedFrame};
+use super::keep_alive::{Heartbeat, KeepAlive};
+use crate::encoded::{EncodedEvent, EncodedFrame};
 use crate::event::{Event, Frame};
-use crate::str::ByteStr;
 
 /// Events whose data is a single line at least this long are written without
 /// copying the data: as three chunks (head, data, `\n\n`) instead of one.
 pub const ZERO_COPY_MIN: usize = 16 * 1024;
-
-/// When and what to send to keep an idle event stream's connection open.
-///
-/// Proxies and load balancers close connections that stay silent; browsers
-/// and clients cannot tell a silent server from a dead one. A comment line is
-/// ignored by every `EventSource`, so [`EncodeStream`] sends one whenever no
-/// event has gone out for [`interval`](Self::interval).
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_codec::KeepAlive;
-///
-/// let keep_alive = KeepAlive::new().interval(Duration::from_secs(30)).text("ping");
-/// assert_eq!(keep_alive.interval_duration(), Duration::from_secs(30));
-/// ```
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct KeepAlive {
-    comment: Bytes,
-    interval: Duration,
-}
-
-impl KeepAlive {
-    /// The default interval, 15 seconds (what axum and the HTML standard's
-    /// example use).
-    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
-
-    /// An empty comment line (`:\n`) every 15 seconds of silence.
-    pub fn new() -> Self {
-        KeepAlive {
-            comment: Bytes::from_static(crate::encode::KEEP_ALIVE),
-            interval: Self::DEFAULT_INTERVAL,
-        }
-    }
-
-    /// Sends the keep-alive after `interval` without an event.
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval;
-        self
-    }
-
-    /// Sends `text` as the comment (one comment line per line of it).
-    pub fn text(mut self, text: impl Into<ByteStr>) -> Self {
-        self.comment = Frame::Comment(text.into()).to_bytes();
-        self
-    }
-
-    /// Sends `frame` as the keep-alive instead of a comment (an event a page
-    /// listens to, to tell a live connection from a dead one).
-    pub fn frame(mut self, frame: EncodedFrame) -> Self {
-        self.comment = frame.into_bytes();
-        self
-    }
-
-    /// The interval of silence after which the keep-alive is sent.
-    pub fn interval_duration(&self) -> Duration {
-        self.interval
-    }
-
-    /// The bytes sent as the keep-alive.
-    pub fn comment_bytes(&self) -> &Bytes {
-        &self.comment
-    }
-}
-
-impl Default for KeepAlive {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// What [`EncodeStream`] writes for one item: a frame it encodes, or a frame
 /// encoded already (by a broadcaster, once for all its subscribers), which
@@ -103,7 +30,7 @@ pub enum Outgoing {
     /// A frame already encoded.
     Encoded(EncodedFrame),
     /// Nothing more: the stream ends here, cleanly. What a
-    /// [`FrameworkEvent`](crate::FrameworkEvent) with an invalid field
+    /// [`FrameworkEvent`](crate::adapter::FrameworkEvent) with an invalid field
     /// becomes, since its setters could not report it.
     End,
 }
@@ -152,7 +79,7 @@ macro_rules! infallible_outgoing {
     )*};
 }
 
-infallible_outgoing!(Event, Frame, EncodedFrame, Outgoing, crate::FrameworkEvent);
+infallible_outgoing!(Event, Frame, EncodedFrame, Outgoing, crate::adapter::FrameworkEvent);
 
 impl<T: Into<Outgoing>, E> IntoOutgoing for Result<T, E> {
     type Error = E;
@@ -180,7 +107,8 @@ pin_project! {
     ///
     /// ```
     /// use futures_util::{stream, StreamExt};
-    /// use sse_codec::{EncodeStream, Event};
+    /// use sse_codec::stream::EncodeStream;
+    /// use sse_codec::Event;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
     /// let events = stream::iter([Ok::<_, std::io::Error>(Event::new("hi"))]);
@@ -192,15 +120,10 @@ pin_project! {
     pub struct EncodeStream<S> {
         #[pin]
         events: S,
-        keep_alive: Option<KeepAlive>,
-        // Started at the first poll, so a stream can be built outside a runtime.
-        timer: Option<Pin<Box<Sleep>>>,
+        heartbeat: Option<Heartbeat>,
         // The rest of a large event being written without a copy.
         pending: Option<EncodedEvent>,
-        // Ends the stream when it completes (server shutdown).
-        until: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-        // With `until`: the longest `retry` sent before the end (drain).
-        drain: Option<Duration>,
+        shutdown: Option<Shutdown>,
         done: bool,
     }
 }
@@ -209,8 +132,8 @@ impl<S: std::fmt::Debug> std::fmt::Debug for EncodeStream<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncodeStream")
             .field("events", &self.events)
-            .field("keep_alive", &self.keep_alive)
-            .field("until", &self.until.is_some())
+            .field("heartbeat", &self.heartbeat)
+            .field("shutdown", &self.shutdown)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }
@@ -221,11 +144,9 @@ impl<S> EncodeStream<S> {
     pub fn new(events: S) -> Self {
         EncodeStream {
             events,
-            keep_alive: None,
-            timer: None,
+            heartbeat: None,
             pending: None,
-            until: None,
-            drain: None,
+            shutdown: None,
             done: false,
         }
     }
@@ -239,7 +160,8 @@ impl<S> EncodeStream<S> {
     ///
     /// ```
     /// use futures_util::{stream, StreamExt};
-    /// use sse_codec::{EncodeStream, Event};
+    /// use sse_codec::stream::EncodeStream;
+    /// use sse_codec::Event;
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -251,7 +173,10 @@ impl<S> EncodeStream<S> {
     /// # });
     /// ```
     pub fn until(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.until = Some(Box::pin(signal));
+        self.shutdown = Some(Shutdown {
+            signal: Box::pin(signal),
+            drain: None,
+        });
         self
     }
 
@@ -266,7 +191,8 @@ impl<S> EncodeStream<S> {
     /// ```
     /// use std::time::Duration;
     /// use futures_util::{stream, StreamExt};
-    /// use sse_codec::{EncodeStream, Event};
+    /// use sse_codec::stream::EncodeStream;
+    /// use sse_codec::Event;
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let endless = stream::pending::<Event>();
@@ -281,8 +207,10 @@ impl<S> EncodeStream<S> {
         signal: impl Future<Output = ()> + Send + 'static,
         window: Duration,
     ) -> Self {
-        self.until = Some(Box::pin(signal));
-        self.drain = Some(window);
+        self.shutdown = Some(Shutdown {
+            signal: Box::pin(signal),
+            drain: Some(window),
+        });
         self
     }
 
@@ -304,8 +232,7 @@ impl<S> EncodeStream<S> {
     /// The timer starts when the stream is first polled, which must be in a
     /// tokio runtime with time enabled.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        self.keep_alive = Some(keep_alive);
-        self.timer = None;
+        self.heartbeat = Some(Heartbeat::new(keep_alive));
         self
     }
 }
@@ -323,13 +250,12 @@ where
             return Poll::Ready(Some(Ok(part)));
         }
         *this.pending = None;
-        if let Some(signal) = this.until {
-            if signal.as_mut().poll(cx).is_ready() {
+        if let Some(shutdown) = this.shutdown {
+            if let Poll::Ready(last) = shutdown.poll_signal(cx) {
                 *this.done = true;
-                *this.until = None;
-                if let Some(window) = this.drain.take() {
-                    let retry = Frame::Retry(spread(window));
-                    return Poll::Ready(Some(Ok(retry.to_bytes())));
+                *this.shutdown = None;
+                if let Some(last) = last {
+                    return Poll::Ready(Some(Ok(last)));
                 }
             }
         }
@@ -342,8 +268,8 @@ where
             .map(|item| item.map(IntoOutgoing::into_outgoing))
         {
             Poll::Ready(Some(Ok(item))) => {
-                if let (Some(keep_alive), Some(timer)) = (this.keep_alive.as_ref(), this.timer) {
-                    timer.as_mut().reset(Instant::now() + keep_alive.interval);
+                if let Some(heartbeat) = this.heartbeat {
+                    heartbeat.reset();
                 }
                 let chunk = match item {
                     Outgoing::End => {
@@ -366,18 +292,39 @@ where
                 *this.done = true;
                 Poll::Ready(None)
             }
-            Poll::Pending => {
-                let Some(keep_alive) = this.keep_alive.as_ref() else {
-                    return Poll::Pending;
-                };
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(keep_alive.interval)));
-                ready!(timer.as_mut().poll(cx));
-                timer.as_mut().reset(Instant::now() + keep_alive.interval);
-                Poll::Ready(Some(Ok(keep_alive.comment.clone())))
-            }
+            Poll::Pending => match this.heartbeat {
+                Some(heartbeat) => heartbeat.poll_beat(cx).map(|beat| Some(Ok(beat))),
+                None => Poll::Pending,
+            },
         }
+    }
+}
+
+/// How an [`EncodeStream`] ends by itself: when `signal` completes (a
+/// server's shutdown), after a `retry` spread over `drain` if set.
+struct Shutdown {
+    signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+    drain: Option<Duration>,
+}
+
+impl std::fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("drain", &self.drain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shutdown {
+    /// Ready once signalled, with the last chunk to send (the `retry` of a
+    /// drain), if any.
+    fn poll_signal(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        ready!(self.signal.as_mut().poll(cx));
+        Poll::Ready(
+            self.drain
+                .take()
+                .map(|window| Frame::Retry(spread(window)).to_bytes()),
+        )
     }
 }
 
