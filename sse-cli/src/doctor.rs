@@ -68,18 +68,14 @@ const TOGETHER: Duration = Duration::from_millis(15);
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     let mut headers = header::HeaderMap::new();
-    for line in &args.headers {
-        let parsed = line.split_once(':').and_then(|(name, value)| {
-            let name = header::HeaderName::try_from(name.trim()).ok()?;
-            Some((name, header::HeaderValue::try_from(value.trim()).ok()?))
-        });
-        let Some((name, value)) = parsed else {
-            return Err(fail(
-                "doctor",
-                format!("-H {line:?}: expected 'Name: value'"),
-            ));
-        };
-        headers.append(name, value);
+    for (name, value) in crate::header_args("doctor", &args.headers)? {
+        // Checked by `header_args`: both convert.
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(name),
+            header::HeaderValue::try_from(value),
+        ) {
+            headers.append(name, value);
+        }
     }
     for (name, value) in sse_codec::http::REQUEST_HEADERS {
         headers.insert(name, header::HeaderValue::from_static(value));
@@ -311,13 +307,30 @@ async fn watch(
     watched
 }
 
+/// What one connection showed, judged check by check.
 fn check_stream(watched: &Watched, duration: Duration, findings: &mut Vec<Finding>) {
-    let events: Vec<Duration> = watched
-        .frames
-        .iter()
-        .filter(|(_, f)| matches!(f, Frame::Event(_)))
-        .map(|(at, _)| *at)
-        .collect();
+    findings.push(check_buffering(watched, duration));
+    findings.push(check_keep_alive(watched, duration));
+    findings.push(check_end(watched, duration));
+    findings.push(check_retry(watched));
+    findings.push(check_ids(watched));
+}
+
+impl Watched {
+    /// When each event arrived.
+    fn event_times(&self) -> Vec<Duration> {
+        self.frames
+            .iter()
+            .filter(|(_, f)| matches!(f, Frame::Event(_)))
+            .map(|(at, _)| *at)
+            .collect()
+    }
+}
+
+/// Whether events arrive as they are sent, or in clumps (a buffering proxy
+/// or compressor).
+fn check_buffering(watched: &Watched, duration: Duration) -> Finding {
+    let events = watched.event_times();
     // Arrival groups: frames that came together. The first group is what
     // the server had ready at connect (a replay of history), not buffering.
     let mut groups: Vec<(Duration, usize)> = Vec::new();
@@ -332,13 +345,16 @@ fn check_stream(watched: &Watched, duration: Duration, findings: &mut Vec<Findin
     }
     let live = groups.get(1..).unwrap_or_default();
     let live_events: usize = live.iter().map(|(_, n)| n).sum();
-    findings.push(if watched.frames.is_empty() {
+    if watched.frames.is_empty() {
         problem(
             "buffering",
             format!("nothing arrived in {} after the response head: a proxy buffers the stream (nginx: `proxy_buffering off;`, or `X-Accel-Buffering: no` from the server), or the server sends nothing, not even a keep-alive", Secs(duration)),
         )
     } else if live_events >= 6 && live_events >= 3 * live.len() {
-        let mean_gap = Secs(live.last().map_or(Duration::ZERO, |(at, _)| *at) / u32::try_from(live.len()).unwrap_or(1));
+        let mean_gap = Secs(
+            live.last().map_or(Duration::ZERO, |(at, _)| *at)
+                / u32::try_from(live.len()).unwrap_or(1),
+        );
         problem(
             "buffering",
             format!(
@@ -348,10 +364,24 @@ fn check_stream(watched: &Watched, duration: Duration, findings: &mut Vec<Findin
             ),
         )
     } else if events.is_empty() {
-        ok("buffering", "no event in the window (only keep-alives): nothing to judge")
+        ok(
+            "buffering",
+            "no event in the window (only keep-alives): nothing to judge",
+        )
     } else {
-        ok("buffering", format!("{} events arrived as sent, in {} deliveries", events.len(), groups.len()))
-    });
+        ok(
+            "buffering",
+            format!(
+                "{} events arrived as sent, in {} deliveries",
+                events.len(),
+                groups.len()
+            ),
+        )
+    }
+}
+
+/// Whether the stream stays silent long enough for a proxy to close it.
+fn check_keep_alive(watched: &Watched, duration: Duration) -> Finding {
     let longest = watched
         .chunks
         .windows(2)
@@ -369,31 +399,40 @@ fn check_stream(watched: &Watched, duration: Duration, findings: &mut Vec<Findin
         .iter()
         .filter(|(_, f)| matches!(f, Frame::Comment(_)))
         .count();
-    findings.push(if longest > Duration::from_secs(45) {
+    if longest > Duration::from_secs(45) {
         problem("keep-alive", format!("{} without a byte: proxies close idle connections after 60 s; send a comment every 15-30 s", Secs(longest)))
     } else if comments > 0 {
-        ok("keep-alive", format!("{comments} keep-alive comments; longest silence {}", Secs(longest)))
+        ok(
+            "keep-alive",
+            format!(
+                "{comments} keep-alive comments; longest silence {}",
+                Secs(longest)
+            ),
+        )
     } else {
         ok("keep-alive", format!("longest silence {} (no keep-alive seen in the window; make sure one goes out every 15-30 s when idle)", Secs(longest)))
-    });
-    if let Some(ended) = watched.ended {
-        let events_before = events.len();
-        findings.push(problem(
-            "stream-end",
-            format!("the stream ended after {} and {events_before} events: every end costs the client a reconnect and `retry` of latency; keep the response open", Secs(ended)),
-        ));
-    } else {
-        findings.push(ok(
-            "stream-end",
-            format!("open for the whole {}", Secs(duration)),
-        ));
     }
+}
+
+/// Whether the response stays open.
+fn check_end(watched: &Watched, duration: Duration) -> Finding {
+    match watched.ended {
+        Some(ended) => problem(
+            "stream-end",
+            format!("the stream ended after {} and {} events: every end costs the client a reconnect and `retry` of latency; keep the response open", Secs(ended), watched.event_times().len()),
+        ),
+        None => ok("stream-end", format!("open for the whole {}", Secs(duration))),
+    }
+}
+
+/// Whether the `retry` sent, if any, spreads reconnections.
+fn check_retry(watched: &Watched) -> Finding {
     let retry = watched.frames.iter().rev().find_map(|(_, f)| match f {
         Frame::Retry(retry) => Some(*retry),
         Frame::Event(event) => event.retry(),
         _ => None,
     });
-    findings.push(match retry {
+    match retry {
         None => ok("retry", "none: browsers wait about 3 s before reconnecting"),
         Some(retry) if retry < Duration::from_millis(500) => warning(
             "retry",
@@ -403,7 +442,11 @@ fn check_stream(watched: &Watched, duration: Duration, findings: &mut Vec<Findin
             ),
         ),
         Some(retry) => ok("retry", Secs(retry).to_string()),
-    });
+    }
+}
+
+/// Whether events carry ids a client can resume from.
+fn check_ids(watched: &Watched) -> Finding {
     let ids: Vec<&str> = watched
         .frames
         .iter()
@@ -412,15 +455,28 @@ fn check_stream(watched: &Watched, duration: Duration, findings: &mut Vec<Findin
             _ => None,
         })
         .collect();
-    findings.push(if ids.is_empty() {
+    if ids.is_empty() {
         ok("ids", "no event to judge")
     } else if ids.iter().all(|id| id.is_empty()) {
         warning("ids", "events have no id: a client that reconnects cannot resume where it was; give each event an id")
     } else if !increasing(&ids) {
-        warning("ids", format!("ids do not increase ({}): a resuming client may get a repeat or a gap", ids.join(", ")))
+        warning(
+            "ids",
+            format!(
+                "ids do not increase ({}): a resuming client may get a repeat or a gap",
+                ids.join(", ")
+            ),
+        )
     } else {
-        ok("ids", format!("present and increasing ({} to {})", ids[0], ids[ids.len() - 1]))
-    });
+        ok(
+            "ids",
+            format!(
+                "present and increasing ({} to {})",
+                ids[0],
+                ids[ids.len() - 1]
+            ),
+        )
+    }
 }
 
 /// Whether the ids increase, compared as numbers where they are numbers

@@ -63,14 +63,8 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     let method = sse_client::reqwest::Method::from_bytes(args.method.as_bytes())
         .map_err(|_| fail("listen", format!("invalid method {:?}", args.method)))?;
     let mut builder = EventSource::builder(&args.url).method(method);
-    for header in &args.headers {
-        let Some((name, value)) = header.split_once(':') else {
-            return Err(fail(
-                "listen",
-                format!("-H {header:?}: expected 'Name: value'"),
-            ));
-        };
-        builder = builder.header(name.trim(), value.trim());
+    for (name, value) in crate::header_args("listen", &args.headers)? {
+        builder = builder.header(name, value);
     }
     if let Some(body) = args.body.clone() {
         builder = builder.body(body);

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use sse_client::reqwest::header;
 
 mod decode;
 mod doctor;
@@ -75,6 +76,27 @@ struct Failed;
 fn fail(command: &str, message: impl std::fmt::Display) -> Failed {
     eprintln!("sse {command}: {message}");
     Failed
+}
+
+/// The `-H 'Name: value'` arguments of `listen` and `doctor`, checked as
+/// HTTP header names and values, trimmed, in order.
+fn header_args(command: &str, lines: &[String]) -> Result<Vec<(String, String)>, Failed> {
+    lines
+        .iter()
+        .map(|line| {
+            let parsed = line.split_once(':').filter(|(name, value)| {
+                header::HeaderName::try_from(name.trim()).is_ok()
+                    && header::HeaderValue::try_from(value.trim()).is_ok()
+            });
+            match parsed {
+                Some((name, value)) => Ok((name.trim().to_owned(), value.trim().to_owned())),
+                None => Err(fail(
+                    command,
+                    format!("-H {line:?}: expected 'Name: value'"),
+                )),
+            }
+        })
+        .collect()
 }
 
 /// Whether writing stopped because the reader went away (`sse ... | head`):

@@ -8,12 +8,12 @@ use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sse_serve::{Limits, Stopped};
 use sse_axum::{KeepAlive, LastEventIdOrQuery, Sse};
 use sse_codec::Frame;
 use sse_hub::backend::Backend;
 use sse_hub::redis::RedisBackend;
 use sse_hub::{Hub, Resume};
+use sse_serve::{Limits, Stopped};
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;

@@ -1,9 +1,7 @@
 //! [`EventSourceBuilder`]: the request and the reconnection policy of an
 //! [`EventSource`].
 
-use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +10,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use sse_codec::EventDecoder;
 
-use crate::connection::{Connection, State};
+use crate::connection::Connection;
 use crate::error::{Error, RequestError};
+use crate::request::{HeadersWith, Policy, Request};
 use crate::EventSource;
 use crate::{DEFAULT_MAX_BACKOFF, DEFAULT_MIN_RECONNECT_DELAY, DEFAULT_RETRY};
 
@@ -35,18 +34,6 @@ pub struct EventSourceBuilder {
     max_event_size: Option<usize>,
     idle_timeout: Option<Duration>,
     headers_with: Option<HeadersWith>,
-}
-
-/// A function that makes the headers of each connection attempt.
-#[derive(Clone)]
-pub(crate) struct HeadersWith(pub(crate) Arc<dyn Fn() -> BoxFuture<HeaderMap> + Send + Sync>);
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-impl std::fmt::Debug for HeadersWith {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HeadersWith(..)")
-    }
 }
 
 impl EventSourceBuilder {
@@ -246,31 +233,24 @@ impl EventSourceBuilder {
                 .build()
                 .map_err(|err| Error::Request(RequestError::Client(err)))?,
         };
-        let connection = Connection {
+        let request = Request {
             client,
             method: self.method,
             url,
             headers,
             body: self.body,
-            decoder,
+            headers_with: self.headers_with,
+        };
+        let policy = Policy {
             retry: self.retry,
             max_backoff: self.max_backoff,
             min_reconnect_delay: self.min_reconnect_delay,
             max_reconnects: self.max_reconnects,
             idle_timeout: self.idle_timeout,
-            headers_with: self.headers_with,
-            reconnects: 0,
-            failures: 0,
         };
-        let stream = futures_util::stream::unfold(
-            (connection, State::Connect(None), VecDeque::new()),
-            |(mut connection, mut state, mut ready)| async move {
-                let item = connection.next(&mut state, &mut ready).await?;
-                Some((item, (connection, state, ready)))
-            },
-        );
+        let connection = Connection::new(request, policy, decoder);
         Ok(EventSource {
-            inner: Box::pin(stream),
+            inner: Box::pin(connection.into_stream()),
         })
     }
 }

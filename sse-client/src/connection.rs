@@ -9,16 +9,16 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use sse_codec::{EventDecoder, Frame};
 
-use crate::builder::HeadersWith;
 use crate::error::{Error, Rejected, REJECTED_BODY_MAX};
+use crate::request::{HeadersWith, Policy, Request};
 use crate::Message;
 
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
-pub(crate) enum State {
+enum State {
     /// Connect, after waiting this long (none for the first connection).
     Connect(Option<Duration>),
     /// Reading a response body.
@@ -28,27 +28,54 @@ pub(crate) enum State {
 }
 
 pub(crate) struct Connection {
-    pub(crate) client: reqwest::Client,
-    pub(crate) method: Method,
-    pub(crate) url: reqwest::Url,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Option<Bytes>,
-    pub(crate) decoder: EventDecoder,
-    pub(crate) retry: Duration,
-    pub(crate) max_backoff: Duration,
-    pub(crate) min_reconnect_delay: Duration,
-    pub(crate) max_reconnects: Option<u32>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) headers_with: Option<HeadersWith>,
+    link: Link,
+    state: State,
+    /// Items decoded from the last chunk and not yet handed out.
+    ready: VecDeque<Result<Message, Error>>,
+}
+
+/// What every attempt of a connection shares: the request, the policy, the
+/// decoder (and so the last event ID), and the counts the backoff uses.
+struct Link {
+    request: Request,
+    policy: Policy,
+    decoder: EventDecoder,
     /// Reconnections made so far.
-    pub(crate) reconnects: u32,
+    reconnects: u32,
     /// Connection attempts that failed since the last one that opened.
-    pub(crate) failures: u32,
+    failures: u32,
 }
 
 impl Connection {
+    /// A connection that has not connected yet: it does at its first poll.
+    pub(crate) fn new(request: Request, policy: Policy, decoder: EventDecoder) -> Self {
+        Connection {
+            link: Link {
+                request,
+                policy,
+                decoder,
+                reconnects: 0,
+                failures: 0,
+            },
+            state: State::Connect(None),
+            ready: VecDeque::new(),
+        }
+    }
+
+    /// The messages of this connection and its reconnections, until it
+    /// ends.
+    pub(crate) fn into_stream(self) -> impl Stream<Item = Result<Message, Error>> + Send {
+        futures_util::stream::unfold(self, |mut connection| async move {
+            let Connection { link, state, ready } = &mut connection;
+            let item = link.next(state, ready).await?;
+            Some((item, connection))
+        })
+    }
+}
+
+impl Link {
     /// The next item, driving the state machine.
-    pub(crate) async fn next(
+    async fn next(
         &mut self,
         state: &mut State,
         ready: &mut VecDeque<Result<Message, Error>>,
@@ -62,6 +89,7 @@ impl Connection {
                 State::Connect(wait) => {
                     if let Some(wait) = *wait {
                         if self
+                            .policy
                             .max_reconnects
                             .is_some_and(|max| self.reconnects >= max)
                         {
@@ -114,7 +142,7 @@ impl Connection {
 
     /// The next chunk of `body`, or `Err` after the idle timeout.
     async fn read(&self, body: &mut Body) -> Result<Option<reqwest::Result<Bytes>>, Duration> {
-        match self.idle_timeout {
+        match self.policy.idle_timeout {
             None => Ok(body.next().await),
             Some(limit) => tokio::time::timeout(limit, body.next())
                 .await
@@ -126,20 +154,21 @@ impl Connection {
     /// for HTTP 204: stop.
     async fn connect(&self) -> Result<Option<(HeaderMap, Body)>, Error> {
         let mut request = self
+            .request
             .client
-            .request(self.method.clone(), self.url.clone())
-            .headers(self.headers.clone());
-        if let Some(HeadersWith(headers)) = &self.headers_with {
+            .request(self.request.method.clone(), self.request.url.clone())
+            .headers(self.request.headers.clone());
+        if let Some(HeadersWith(headers)) = &self.request.headers_with {
             request = request.headers(headers().await);
         }
         if let Some(id) = self.decoder.last_event_id() {
             request = request.header(sse_codec::http::LAST_EVENT_ID, id);
         }
-        if let Some(body) = &self.body {
+        if let Some(body) = &self.request.body {
             request = request.body(body.clone());
         }
         let sent = request.send();
-        let response = match self.idle_timeout {
+        let response = match self.policy.idle_timeout {
             None => sent.await,
             // The wait for the response head counts as silence too.
             Some(limit) => tokio::time::timeout(limit, sent)
@@ -179,7 +208,7 @@ impl Connection {
                 }
             }
         };
-        let limit = self.idle_timeout.unwrap_or(Duration::from_secs(5));
+        let limit = self.policy.idle_timeout.unwrap_or(Duration::from_secs(5));
         let _ = tokio::time::timeout(limit, read).await;
         Box::new(Rejected {
             status,
@@ -195,7 +224,7 @@ impl Connection {
                 Ok(None) => return,
                 Ok(Some(frame)) => {
                     if let Frame::Retry(retry) = frame {
-                        self.retry = retry;
+                        self.policy.retry = retry;
                     }
                     ready.push_back(Ok(Message::Frame(frame)));
                 }
@@ -211,12 +240,16 @@ impl Connection {
     /// `min_reconnect_delay`.
     fn backoff(&self) -> Duration {
         let wait = if self.failures == 0 {
-            self.retry
+            self.policy.retry
         } else {
             let factor = 1u32 << self.failures.min(16);
-            let wait = self.retry.saturating_mul(factor).min(self.max_backoff);
+            let wait = self
+                .policy
+                .retry
+                .saturating_mul(factor)
+                .min(self.policy.max_backoff);
             wait.mul_f64(0.5 + fastrand::f64() * 0.5)
         };
-        wait.max(self.min_reconnect_delay)
+        wait.max(self.policy.min_reconnect_delay)
     }
 }

@@ -57,6 +57,7 @@
 mod builder;
 mod connection;
 mod error;
+mod request;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -129,7 +129,9 @@ impl Event {
     #[doc(alias = "event")]
     #[inline]
     pub fn event_type(&self) -> &str {
-        self.event_type.as_deref().unwrap_or(parse::DEFAULT_EVENT_TYPE)
+        self.event_type
+            .as_deref()
+            .unwrap_or(parse::DEFAULT_EVENT_TYPE)
     }
 
     /// The event's id.

@@ -70,7 +70,8 @@ impl<'a> EventRef<'a> {
     /// type, not written. A type with a line break makes
     /// [`encode`](Self::encode) fail.
     pub fn with_event_type(mut self, event_type: &'a str) -> Self {
-        self.event_type = Some(event_type).filter(|t| !t.is_empty() && *t != parse::DEFAULT_EVENT_TYPE);
+        self.event_type =
+            Some(event_type).filter(|t| !t.is_empty() && *t != parse::DEFAULT_EVENT_TYPE);
         self
     }
 

@@ -125,7 +125,8 @@ pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
 /// and `Last-Event-ID`: it accepts only an event stream, and asks caches
 /// not to answer from storage. A client that wants to be served as a
 /// browser is sends these.
-pub const REQUEST_HEADERS: [(&str, &str); 2] = [("accept", MIME_TYPE), ("cache-control", "no-cache")];
+pub const REQUEST_HEADERS: [(&str, &str); 2] =
+    [("accept", MIME_TYPE), ("cache-control", "no-cache")];
 
 /// Whether a `Content-Type` value names an event stream, as a browser
 /// judges it: the media type (before any `;` parameter), without the

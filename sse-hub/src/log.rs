@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 use sse_codec::{ByteStr, EncodedFrame};
 
 use crate::lock::lock;
-use crate::resume::{Replay, Resume};
 use crate::metrics;
+use crate::resume::{Replay, Resume};
 
 /// How much history each channel keeps for replay: at most `events` events
 /// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
@@ -93,7 +93,6 @@ impl Start {
         Start { replay, reader }
     }
 }
-
 
 /// The recent frames of one channel, in order and bounded, read by every
 /// subscriber at its own position: what a [`Backend`](crate::backend::Backend)

@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use crate::resume::Replay;
 use crate::log::{Read, Reader, SEGMENT_BYTES};
+use crate::resume::Replay;
 
 /// A subscriber's stream: the frames to replay, then the live ones.
 ///

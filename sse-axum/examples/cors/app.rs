@@ -24,7 +24,9 @@ pub(crate) fn events(page_origin: &str) -> Router {
         .allow_origin(HeaderValue::from_str(page_origin).expect("an origin is a valid header"))
         .allow_methods([Method::GET])
         // A reconnecting EventSource sends Last-Event-ID across origins.
-        .allow_headers([header::HeaderName::from_static(sse_codec::http::LAST_EVENT_ID)])
+        .allow_headers([header::HeaderName::from_static(
+            sse_codec::http::LAST_EVENT_ID,
+        )])
         .allow_credentials(true);
     Router::new()
         .route("/events", get(stream_events))

@@ -79,7 +79,13 @@ macro_rules! infallible_outgoing {
     )*};
 }
 
-infallible_outgoing!(Event, Frame, EncodedFrame, Outgoing, crate::adapter::FrameworkEvent);
+infallible_outgoing!(
+    Event,
+    Frame,
+    EncodedFrame,
+    Outgoing,
+    crate::adapter::FrameworkEvent
+);
 
 impl<T: Into<Outgoing>, E> IntoOutgoing for Result<T, E> {
     type Error = E;

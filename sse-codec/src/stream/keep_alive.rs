@@ -104,7 +104,9 @@ impl Heartbeat {
     /// Something went out: the silence starts again now.
     pub(super) fn reset(&mut self) {
         if let Some(timer) = &mut self.timer {
-            timer.as_mut().reset(Instant::now() + self.keep_alive.interval);
+            timer
+                .as_mut()
+                .reset(Instant::now() + self.keep_alive.interval);
         }
     }
 
