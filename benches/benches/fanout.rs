@@ -121,6 +121,10 @@ fn main() {
         "resets",
         "RSS/sub B"
     );
+    // The rows of `results/fanout.csv`, from which the plots are drawn.
+    let mut csv = String::from(
+        "# written by a full `cargo bench -p benches --bench fanout`; drawn by `cargo run -p benches --bin plots`\nn,server,delivered_per_s,rss_per_sub_bytes\n",
+    );
     for &n in ns {
         let mut rates = Vec::new();
         for kind in ["baseline", "hub"] {
@@ -138,6 +142,10 @@ fn main() {
                 row.rss_per_sub
             );
             rates.push((row.rate, row.per_cpu_second));
+            csv.push_str(&format!(
+                "{n},{kind},{:.0},{:.0}\n",
+                row.rate, row.rss_per_sub
+            ));
         }
         println!(
             "{:>6} hub / baseline: delivered/s {:.2}x, per server CPU second {:.2}x",
@@ -150,6 +158,14 @@ fn main() {
         "hub's own heap per subscriber: {} B",
         hub_bytes_per_subscriber()
     );
+    // Only the full run (every N) replaces the recorded results.
+    if ns == [100, 1000, 10_000] {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/results/fanout.csv");
+        match std::fs::write(path, csv) {
+            Ok(()) => println!("results written to {path}"),
+            Err(err) => eprintln!("{path}: {err}"),
+        }
+    }
 }
 
 // ===== the server (child process) =====
