@@ -3,9 +3,6 @@
 //! Not published: each example depends on it and on `sse-serve` (the
 //! server with hyper's limits that they run on), so that both adapters'
 //! examples build from their own dependencies.
-//!
-//! It also hosts the workspace README's examples as doctests, where all
-//! their dependencies are at hand.
 
 mod jobs;
 
@@ -14,9 +11,3 @@ pub use crate::jobs::{Jobs, HISTORY};
 /// The progress demo's page: the job's progress, resumed after a
 /// reconnection.
 pub const PROGRESS_PAGE: &str = include_str!("progress.html");
-
-/// The workspace README's examples (of every crate), compiled and run as
-/// doctests here.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -247,3 +247,8 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventIdOrQuery {
         })))
     }
 }
+
+/// The crate's README, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -159,3 +159,8 @@ impl Stream for EventSource {
         self.inner.as_mut().poll_next(cx)
     }
 }
+
+/// The crate's README, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

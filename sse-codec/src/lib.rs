@@ -162,3 +162,8 @@ pub use crate::error::{DecodeError, EventStreamError, InvalidField};
 pub use crate::event::{Event, EventBuilder, Frame};
 pub use crate::event_ref::{EventRef, FrameRef};
 pub use crate::str::ByteStr;
+
+/// The crate's README, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -336,3 +336,8 @@ impl HubBuilder {
         }
     }
 }
+
+/// The crate's README, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -213,3 +213,8 @@ pub fn last_event_id_or_query(
             })
         })
 }
+
+/// The crate's README, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
