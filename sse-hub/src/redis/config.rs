@@ -7,8 +7,9 @@ use std::time::Duration;
 use redis::aio::ConnectionManagerConfig;
 use redis::Script;
 
-use super::pubsub::{run_pubsub, MAX_RETRY_WAIT};
+use super::pubsub::run_pubsub;
 use super::shared::{Counters, Shared};
+use super::timing::{bounded, MAX_RETRY_WAIT};
 use super::{RedisBackend, RedisError};
 use crate::log::HistoryLimits;
 
@@ -156,16 +157,5 @@ impl RedisBackendBuilder {
             shared,
             pubsub_task: task.abort_handle(),
         })
-    }
-}
-
-/// `future`, failing after `timeout`.
-pub(super) async fn bounded<T>(
-    timeout: Duration,
-    future: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, RedisError> {
-    match tokio::time::timeout(timeout, future).await {
-        Ok(result) => result.map_err(RedisError::unavailable),
-        Err(_) => Err(RedisError::timeout(timeout)),
     }
 }

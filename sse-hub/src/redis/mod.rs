@@ -55,7 +55,8 @@
 // Where each part lives: `config` (the builder, connecting), `position`
 // (ids as positions, frames read back), `local` (a channel's state on this
 // instance), `shared` (what the hub and the task share; join and resync),
-// `pubsub` (the task), `replay` (a new subscriber's missed frames), and
+// `pubsub` (the task), `replay` (a new subscriber's missed frames),
+// `timing` (round trips bounded, retry waits), and
 // below, the backend itself.
 
 mod config;
@@ -65,16 +66,17 @@ mod position;
 mod pubsub;
 mod replay;
 mod shared;
+mod timing;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
-use self::config::bounded;
 use self::local::Joining;
 use self::position::Position;
 use self::shared::Shared;
+use self::timing::bounded;
 use crate::backend::Backend;
 use crate::lock::lock;
 use crate::log::Start;

@@ -8,19 +8,15 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use super::config::bounded;
 use super::local::Local;
 use super::shared::Shared;
+use super::timing::{bounded, MAX_RETRY_WAIT};
 use super::RedisError;
 use crate::lock::lock;
 
 /// How often channels without local subscribers are dropped and
 /// unsubscribed.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
-
-/// The longest wait between two attempts to reconnect the pub/sub
-/// connection or to resync a channel.
-pub(super) const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// Receives the live frames of this instance's channels; when the
 /// connection is lost, makes it again (see [`reconnect`]). Also drops idle

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, PubSubSink};
 use redis::Script;
 
-use super::config::bounded;
 use super::local::{Feed, Local, Pending};
 use super::position::{complete, parse_frame, LogRead, Position, Step};
+use super::timing::{bounded, MAX_RETRY_WAIT};
 use super::RedisError;
 use crate::lock::lock;
 use crate::log::HistoryLimits;
@@ -187,7 +187,7 @@ impl Shared {
     }
 
     /// Resyncs `local` in a task, retrying (waits doubling up to
-    /// [`MAX_RETRY_WAIT`](super::pubsub::MAX_RETRY_WAIT)) until it succeeds or the channel is dropped.
+    /// [`MAX_RETRY_WAIT`]) until it succeeds or the channel is dropped.
     pub(super) fn spawn_resync(self: &Arc<Self>, local: Arc<Local>) {
         let shared = Arc::clone(self);
         self.runtime.spawn(async move {
@@ -197,7 +197,7 @@ impl Shared {
                     return;
                 }
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(super::pubsub::MAX_RETRY_WAIT);
+                wait = (wait * 2).min(MAX_RETRY_WAIT);
             }
         });
     }
