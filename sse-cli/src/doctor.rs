@@ -67,16 +67,7 @@ const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 const TOGETHER: Duration = Duration::from_millis(15);
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
-    let mut headers = header::HeaderMap::new();
-    for (name, value) in crate::header_args("doctor", &args.headers)? {
-        // Checked by `header_args`: both convert.
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::try_from(name),
-            header::HeaderValue::try_from(value),
-        ) {
-            headers.append(name, value);
-        }
-    }
+    let mut headers = crate::header_args("doctor", &args.headers)?;
     for (name, value) in sse_codec::http::REQUEST_HEADERS {
         headers.insert(name, header::HeaderValue::from_static(value));
     }

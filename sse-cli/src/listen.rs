@@ -63,8 +63,9 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     let method = sse_client::reqwest::Method::from_bytes(args.method.as_bytes())
         .map_err(|_| fail("listen", format!("invalid method {:?}", args.method)))?;
     let mut builder = EventSource::builder(&args.url).method(method);
-    for (name, value) in crate::header_args("listen", &args.headers)? {
-        builder = builder.header(name, value);
+    for (name, value) in &crate::header_args("listen", &args.headers)? {
+        // Made from a `&str` above, so the bytes are UTF-8: nothing is lost.
+        builder = builder.header(name.as_str(), String::from_utf8_lossy(value.as_bytes()));
     }
     if let Some(body) = args.body.clone() {
         builder = builder.body(body);

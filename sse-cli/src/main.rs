@@ -78,25 +78,24 @@ fn fail(command: &str, message: impl std::fmt::Display) -> Failed {
     Failed
 }
 
-/// The `-H 'Name: value'` arguments of `listen` and `doctor`, checked as
-/// HTTP header names and values, trimmed, in order.
-fn header_args(command: &str, lines: &[String]) -> Result<Vec<(String, String)>, Failed> {
-    lines
-        .iter()
-        .map(|line| {
-            let parsed = line.split_once(':').filter(|(name, value)| {
-                header::HeaderName::try_from(name.trim()).is_ok()
-                    && header::HeaderValue::try_from(value.trim()).is_ok()
-            });
-            match parsed {
-                Some((name, value)) => Ok((name.trim().to_owned(), value.trim().to_owned())),
-                None => Err(fail(
-                    command,
-                    format!("-H {line:?}: expected 'Name: value'"),
-                )),
-            }
-        })
-        .collect()
+/// The `-H 'Name: value'` arguments of `listen` and `doctor`, parsed once
+/// as HTTP header names and values (trimmed), in order.
+fn header_args(command: &str, lines: &[String]) -> Result<header::HeaderMap, Failed> {
+    let mut headers = header::HeaderMap::new();
+    for line in lines {
+        let parsed = line.split_once(':').and_then(|(name, value)| {
+            let name = header::HeaderName::try_from(name.trim()).ok()?;
+            Some((name, header::HeaderValue::try_from(value.trim()).ok()?))
+        });
+        let Some((name, value)) = parsed else {
+            return Err(fail(
+                command,
+                format!("-H {line:?}: expected 'Name: value'"),
+            ));
+        };
+        headers.append(name, value);
+    }
+    Ok(headers)
 }
 
 /// Whether writing stopped because the reader went away (`sse ... | head`):

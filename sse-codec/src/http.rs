@@ -124,7 +124,7 @@ pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
 /// The request headers a browser's `EventSource` sends, besides cookies
 /// and `Last-Event-ID`: it accepts only an event stream, and asks caches
 /// not to answer from storage. A client that wants to be served as a
-/// browser is sends these.
+/// browser is, sends these.
 pub const REQUEST_HEADERS: [(&str, &str); 2] =
     [("accept", MIME_TYPE), ("cache-control", "no-cache")];
 

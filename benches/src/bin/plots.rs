@@ -33,24 +33,47 @@ impl Table {
     }
 }
 
-/// The decode bench's rows and columns: (criterion function, column name).
-const DECODE: [(&str, &str); 5] = [
-    ("sse-codec-borrowed", "sse-codec borrowed"),
-    ("sse-codec", "sse-codec owned"),
-    ("sse-stream", "sse-stream 0.3"),
-    ("sse-core", "sse-core 0.2"),
-    ("eventsource-stream", "eventsource-stream 0.2"),
-];
-const DECODE_CORPORA: [&str; 4] = ["small_json", "chat_tokens", "multiline", "crlf_mixed"];
+/// A criterion bench whose throughput is plotted: its groups are
+/// `<name>/<corpus><suffix>`, and each function one bar of a corpus.
+struct ThroughputBench {
+    name: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    corpora: &'static [&'static str],
+    suffix: &'static str,
+    /// (criterion function, column name)
+    functions: &'static [(&'static str, &'static str)],
+}
 
-const ENCODE: [(&str, &str); 5] = [
-    ("sse-codec", "sse-codec Event::encode"),
-    ("sse-codec-ref", "sse-codec EventRef::encode"),
-    ("sse-stream", "sse-stream"),
-    ("axum", "axum Sse"),
-    ("warp", "warp sse::reply"),
-];
-const ENCODE_CORPORA: [&str; 3] = ["small_json", "chat_tokens", "large"];
+const DECODE_BENCH: ThroughputBench = ThroughputBench {
+    name: "decode",
+    title: "Decode",
+    unit: "MiB/s, 8 KiB chunks",
+    corpora: &["small_json", "chat_tokens", "multiline", "crlf_mixed"],
+    suffix: "/8KiB",
+    functions: &[
+        ("sse-codec-borrowed", "sse-codec borrowed"),
+        ("sse-codec", "sse-codec owned"),
+        ("sse-stream", "sse-stream 0.3"),
+        ("sse-core", "sse-core 0.2"),
+        ("eventsource-stream", "eventsource-stream 0.2"),
+    ],
+};
+
+const ENCODE_BENCH: ThroughputBench = ThroughputBench {
+    name: "encode",
+    title: "Encode",
+    unit: "MiB/s",
+    corpora: &["small_json", "chat_tokens", "large"],
+    suffix: "",
+    functions: &[
+        ("sse-codec", "sse-codec Event::encode"),
+        ("sse-codec-ref", "sse-codec EventRef::encode"),
+        ("sse-stream", "sse-stream"),
+        ("axum", "axum Sse"),
+        ("warp", "warp sse::reply"),
+    ],
+};
 
 fn main() -> Result<()> {
     let benches = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -60,32 +83,22 @@ fn main() -> Result<()> {
     let criterion = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| benches.join("../target"), PathBuf::from)
         .join("criterion");
-    if let Some(table) = from_criterion(&criterion, "decode", &DECODE_CORPORA, "/8KiB", &DECODE) {
-        write_csv(
-            &results.join("decode.csv"),
-            "MiB/s, 8 KiB chunks; criterion's latest run",
-            &table,
+    for bench in [&DECODE_BENCH, &ENCODE_BENCH] {
+        let csv = results.join(format!("{}.csv", bench.name));
+        if let Some(table) = from_criterion(&criterion, bench) {
+            write_csv(
+                &csv,
+                &format!("{}; criterion's latest run", bench.unit),
+                &table,
+            )?;
+        }
+        let title = format!("{} throughput ({})", bench.title, bench.unit);
+        bars(
+            &plots.join(format!("{}.svg", bench.name)),
+            &title,
+            &read_csv(&csv)?,
         )?;
     }
-    if let Some(table) = from_criterion(&criterion, "encode", &ENCODE_CORPORA, "", &ENCODE) {
-        write_csv(
-            &results.join("encode.csv"),
-            "MiB/s; criterion's latest run",
-            &table,
-        )?;
-    }
-    let decode = read_csv(&results.join("decode.csv"))?;
-    bars(
-        &plots.join("decode.svg"),
-        "Decode throughput (MiB/s, 8 KiB chunks)",
-        &decode,
-    )?;
-    let encode = read_csv(&results.join("encode.csv"))?;
-    bars(
-        &plots.join("encode.svg"),
-        "Encode throughput (MiB/s)",
-        &encode,
-    )?;
     let fanout = read_csv(&results.join("fanout.csv"))?;
     fanout_plots(&plots, &fanout)?;
     for name in ["decode", "encode", "fanout", "memory"] {
@@ -94,20 +107,14 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Reads criterion's estimates for `corpora` × `functions` of the groups
-/// `<bench>/<corpus><suffix>`, as MiB/s; `None` unless every one is there.
-fn from_criterion(
-    dir: &Path,
-    bench: &str,
-    corpora: &[&str],
-    suffix: &str,
-    functions: &[(&str, &str)],
-) -> Option<Table> {
+/// Reads criterion's estimates of `bench`'s corpora and functions, as
+/// MiB/s; `None` unless every one is there.
+fn from_criterion(dir: &Path, bench: &ThroughputBench) -> Option<Table> {
     let mut rows = Vec::new();
-    for corpus in corpora {
-        let group = format!("{bench}/{corpus}{suffix}").replace('/', "_");
+    for corpus in bench.corpora {
+        let group = format!("{}/{corpus}{}", bench.name, bench.suffix).replace('/', "_");
         let mut row = Vec::new();
-        for (function, _) in functions {
+        for (function, _) in bench.functions {
             let at = dir.join(&group).join(function).join("new");
             let read = |file: &str| -> Option<serde_json::Value> {
                 serde_json::from_str(&fs::read_to_string(at.join(file)).ok()?).ok()
@@ -122,7 +129,11 @@ fn from_criterion(
         rows.push(((*corpus).to_owned(), row));
     }
     Some(Table {
-        columns: functions.iter().map(|(_, c)| (*c).to_owned()).collect(),
+        columns: bench
+            .functions
+            .iter()
+            .map(|(_, c)| (*c).to_owned())
+            .collect(),
         rows,
     })
 }
