@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => encode::run(&args),
         Command::Listen(args) => runtime().block_on(listen::run(args)),
         Command::Serve(args) => {
+            log_warnings();
             let runtime = runtime();
             let served = runtime.block_on(serve::run(args));
             // stdin is read on a blocking thread that would keep the process
@@ -59,6 +60,19 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failed) => ExitCode::FAILURE,
     }
+}
+
+/// Prints the warnings of the libraries under `sse serve` (the serving
+/// loop's accept backoff, say) on stderr, one line each.
+fn log_warnings() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .init();
 }
 
 fn runtime() -> tokio::runtime::Runtime {

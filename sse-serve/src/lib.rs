@@ -48,6 +48,11 @@ pub enum Stopped {
 /// `shutdown` is where to end the streams too: what it does before it
 /// completes happens before the server stops accepting.
 ///
+/// When `accept` fails for the process's sake (out of file descriptors), it
+/// waits before the next, from 5 ms doubling to 1 s, or until one of its
+/// connections closes and frees a descriptor; it logs (with `tracing`) one
+/// warning when such an episode starts and one when it ends.
+///
 /// See the crate's example.
 pub async fn serve<S, B>(
     listener: tokio::net::TcpListener,
@@ -76,17 +81,36 @@ where
         .header_read_timeout(limits.header_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    // Told when a connection of ours closes, and so frees a descriptor.
+    let closed = Arc::new(tokio::sync::Notify::new());
+    let mut backoff = AcceptBackoff::default();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (mut socket, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors, say: go on with the others.
-                Err(_) => continue,
+                Ok(accepted) => {
+                    backoff.accepted();
+                    accepted
+                }
+                // The client gave up before we accepted: nothing to wait for.
+                Err(err) if is_connection_error(&err) => continue,
+                // Out of file descriptors, say: retrying at once would spin
+                // (a whole core, serving nothing). Wait, a little longer each
+                // time, or until one of our connections closes.
+                Err(err) => {
+                    let wait = backoff.failed(&err);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = closed.notified() => {}
+                        () = &mut shutdown => break,
+                    }
+                    continue;
+                }
             },
             () = &mut shutdown => break,
         };
         let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            let closed = Arc::clone(&closed);
             tokio::spawn(async move {
                 // After the request head (a client does not read an answer
                 // to a request it has not sent), within the header timeout.
@@ -97,6 +121,8 @@ where
                     let _ = socket.write_all(TOO_MANY).await;
                 }
                 let _ = socket.shutdown().await;
+                drop(socket);
+                closed.notify_one();
             });
             continue;
         };
@@ -107,15 +133,68 @@ where
             )
             .into_owned();
         let connection = graceful.watch(connection);
+        let closed = Arc::clone(&closed);
         tokio::spawn(async move {
             let _ = connection.await;
             drop(permit);
+            closed.notify_one();
         });
     }
     match tokio::time::timeout(grace, graceful.shutdown()).await {
         Ok(()) => Stopped::Drained,
         Err(_) => Stopped::GraceExpired,
     }
+}
+
+/// The wait after a failed `accept`: the first, doubled per failure in a
+/// row up to [`ACCEPT_BACKOFF_MAX`] (what `axum::serve` waits each time).
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Failed accepts in a row (an *episode*, such as running out of file
+/// descriptors): how long to wait next, and one log line per episode
+/// instead of one per failure.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    /// The last wait, while an episode lasts.
+    wait: Option<Duration>,
+    /// Failures in this episode.
+    failures: u64,
+}
+
+impl AcceptBackoff {
+    /// An accept failed with `err`: how long to wait before the next.
+    fn failed(&mut self, err: &std::io::Error) -> Duration {
+        self.failures += 1;
+        let wait = match self.wait {
+            None => {
+                tracing::warn!(error = %err, "accept failed: backing off until it succeeds (out of file descriptors?)");
+                ACCEPT_BACKOFF_MIN
+            }
+            Some(wait) => (wait * 2).min(ACCEPT_BACKOFF_MAX),
+        };
+        self.wait = Some(wait);
+        wait
+    }
+
+    /// An accept succeeded: the episode, if any, is over.
+    fn accepted(&mut self) {
+        if self.wait.take().is_some() {
+            tracing::warn!(failures = self.failures, "accepting connections again");
+            self.failures = 0;
+        }
+    }
+}
+
+/// Whether an accept error is about one connection (which the client gave
+/// up on), not about the listener or the process: `axum::serve`'s list.
+fn is_connection_error(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// What a connection past the cap gets, after its request head.
