@@ -273,7 +273,13 @@ impl FrameLog {
                 None if state.last_id.as_deref() == Some(id) => state.end(),
                 None => {
                     let last_id = state.last_id.clone();
-                    return Start::new(Replay::Reset { last_id }, self.reader(state.end()));
+                    return Start::new(
+                        Replay::Reset {
+                            last_id,
+                            then: Vec::new(),
+                        },
+                        self.reader(state.end()),
+                    );
                 }
             },
         };

@@ -35,7 +35,13 @@ pub enum Replay {
     /// channel's latest id, so that a reconnect after the reset resumes from
     /// there).
     Reset {
-        /// The channel's latest event id, if it has published any.
+        /// The id the reset event carries: where a client that reconnects
+        /// after it resumes (the channel's latest id, or, when `then` holds
+        /// the channel's events from their start, the id just before them).
         last_id: Option<ByteStr>,
+        /// Events that follow the reset, oldest first (often none): a
+        /// backend whose channel started again (Redis lost it) gives what it
+        /// holds of the new start.
+        then: Vec<EncodedFrame>,
     },
 }

@@ -31,7 +31,12 @@ impl Subscription {
     pub(crate) fn new(replay: Replay, reader: Reader, reset: Arc<Event>) -> Self {
         let replay = match replay {
             Replay::Missed(frames) => frames,
-            Replay::Reset { last_id } => vec![reset_frame(&reset, last_id)],
+            Replay::Reset { last_id, then } => {
+                let mut frames = Vec::with_capacity(1 + then.len());
+                frames.push(reset_frame(&reset, last_id));
+                frames.extend(then);
+                frames
+            }
         };
         Subscription {
             replay: replay.into_iter(),

@@ -283,35 +283,101 @@ async fn an_id_older_than_the_history_or_unknown_gets_the_reset_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flushed_redis_means_a_new_epoch_and_the_reset_event() {
+async fn a_flushed_redis_means_a_new_epoch_announced_once_and_no_event_lost() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
     let [a, b] = instances::<2>(&redis).await;
     let mut connected = a.subscribe("c", None).await.unwrap();
-    let before = publish(&b, "c", "before").await;
-    assert_eq!(data(&read_n(&mut connected, 1).await), ["before"]);
+    let mut before = String::new();
+    for n in 1..=3 {
+        before = publish(&b, "c", &format!("old {n}")).await;
+    }
+    assert_eq!(
+        data(&read_n(&mut connected, 3).await),
+        ["old 1", "old 2", "old 3"]
+    );
 
     redis.cli(&["FLUSHALL"]);
-    let after = publish(&b, "c", "after").await;
-    assert_ne!(position(&after).0, position(&before).0, "a new epoch");
-    // The connected client is told as soon as its instance sees the new
-    // epoch, with the new epoch's latest id.
+    let first = publish(&b, "c", "new 1").await;
+    let (epoch, seq) = position(&first);
+    assert_ne!(epoch, position(&before).0, "a new epoch");
+    assert_eq!(seq, 1);
+    // The connected client is told once, with an id that resumes at the
+    // new epoch's start, and then gets the new epoch's first event: the
+    // reset announces a possible loss, it does not take an event's place.
+    let start = format!("{epoch}-0");
     assert_eq!(
-        read_n(&mut connected, 1).await,
-        [("reset".into(), after.clone(), String::new())]
+        read_n(&mut connected, 2).await,
+        [
+            ("reset".into(), start.clone(), String::new()),
+            ("message".into(), first.clone(), "new 1".into()),
+        ]
     );
-    let next = publish(&b, "c", "next").await;
-    assert_eq!(
-        read_n(&mut connected, 1).await,
-        [("message".into(), next.clone(), "next".into())]
-    );
-    // A client resuming with an id of the old epoch gets the reset too.
+    // After the loss: a new client without Last-Event-ID gets no reset (it
+    // missed nothing); one resuming with an id of the old epoch gets the
+    // reset and the new epoch from its start; both on either instance.
+    let mut fresh_a = a.subscribe("c", None).await.unwrap();
+    let mut fresh_b = b.subscribe("c", None).await.unwrap();
     let mut resumed = b.subscribe("c", Some(before.as_str())).await.unwrap();
+    let second = publish(&b, "c", "new 2").await;
+    for fresh in [&mut fresh_a, &mut fresh_b] {
+        assert_eq!(
+            read_n(fresh, 1).await,
+            [("message".into(), second.clone(), "new 2".into())]
+        );
+    }
     assert_eq!(
-        read_n(&mut resumed, 1).await,
-        [("reset".into(), next, String::new())]
+        read_n(&mut resumed, 3).await,
+        [
+            ("reset".into(), start.clone(), String::new()),
+            ("message".into(), first.clone(), "new 1".into()),
+            ("message".into(), second.clone(), "new 2".into()),
+        ]
     );
+    assert_eq!(
+        read_n(&mut connected, 1).await,
+        [("message".into(), second.clone(), "new 2".into())]
+    );
+    // The reset's id resumes where it says: the whole new epoch.
+    let mut from_start = a.subscribe("c", Some(start.as_str())).await.unwrap();
+    assert_eq!(data(&read_n(&mut from_start, 2).await), ["new 1", "new 2"]);
+    for sub in [
+        &mut connected,
+        &mut fresh_a,
+        &mut fresh_b,
+        &mut resumed,
+        &mut from_start,
+    ] {
+        assert_quiet(sub, Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_arrives_after_a_flush_and_before_any_event_gets_no_reset() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let [a, b] = instances::<2>(&redis).await;
+    let mut connected = a.subscribe("c", None).await.unwrap();
+    publish(&b, "c", "old").await;
+    assert_eq!(data(&read_n(&mut connected, 1).await), ["old"]);
+
+    redis.cli(&["FLUSHALL"]);
+    // Instance A has not heard of the loss: nothing was published since.
+    let mut fresh = a.subscribe("c", None).await.unwrap();
+    let first = publish(&b, "c", "new 1").await;
+    assert_eq!(position(&first).1, 1);
+    assert_eq!(
+        read_n(&mut fresh, 1).await,
+        [("message".into(), first.clone(), "new 1".into())]
+    );
+    // The client connected before the loss is told, once, then gets it all.
+    let got = read_n(&mut connected, 2).await;
+    assert_eq!(got[0].0, "reset");
+    assert_eq!(got[1], ("message".into(), first, "new 1".into()));
+    assert_quiet(&mut connected, Duration::from_millis(200)).await;
+    assert_quiet(&mut fresh, Duration::from_millis(200)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,10 +403,19 @@ async fn a_redis_restarted_without_its_data_resets_connected_and_resuming_client
         read_n(&mut connected, 1).await,
         [("message".into(), first.clone(), "first".into())]
     );
+    // Resuming with an id of the old epoch: the reset, then the new epoch
+    // from its start.
     let mut resumed = b.subscribe("c", Some(before.as_str())).await.unwrap();
     assert_eq!(
-        read_n(&mut resumed, 1).await,
-        [("reset".into(), first, String::new())]
+        read_n(&mut resumed, 2).await,
+        [
+            (
+                "reset".into(),
+                format!("{}-0", position(&first).0),
+                String::new()
+            ),
+            ("message".into(), first, "first".into()),
+        ]
     );
 }
 
@@ -479,13 +554,22 @@ async fn channels_are_isolated_also_against_a_forged_last_event_id() {
         alice.push(publish(&a, "user-alice", &format!("secret {n}")).await);
     }
     let bob_first = publish(&a, "user-bob", "hello bob").await;
-    // Bob forges an id of Alice's channel: he gets his own channel's reset.
+    // Bob forges an id of Alice's channel (of an earlier epoch than his
+    // channel's): he gets his own channel's reset, then his channel from
+    // its start, and nothing of Alice's.
     let mut bob = b
         .subscribe("user-bob", Some(alice[0].as_str()))
         .await
         .unwrap();
-    let got = read_n(&mut bob, 1).await;
-    assert_eq!(got, [("reset".into(), bob_first, String::new())]);
+    let got = read_n(&mut bob, 2).await;
+    let bob_start = format!("{}-0", position(&bob_first).0);
+    assert_eq!(
+        got,
+        [
+            ("reset".into(), bob_start, String::new()),
+            ("message".into(), bob_first, "hello bob".into()),
+        ]
+    );
     publish(&a, "user-alice", "secret 5").await;
     let next = publish(&a, "user-bob", "for bob").await;
     let got = read_n(&mut bob, 1).await;

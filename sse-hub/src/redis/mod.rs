@@ -33,7 +33,9 @@
 //
 // 1. Every frame appended to the local log is the cursor's successor (same
 //    epoch, `seq + 1`), or a reset event after which the cursor is Redis's
-//    latest position. So no subscriber ever sees a gap that is not
+//    latest position, or (when Redis lost the channel and a new epoch
+//    began) a reset event carrying `<new epoch>-0` followed by that epoch's
+//    frames from 1. So no subscriber ever sees a gap that is not
 //    announced, nor a frame twice.
 // 2. Live frames go straight to the log only while the local's `Feed` is
 //    `InSync`. A frame that is not the successor (a message lost while the
@@ -43,7 +45,11 @@
 //    missing frames over (or the reset event when the log no longer holds
 //    them), then drains the pending frames in order. Resyncs of one local run one at
 //    a time (`Local::sync`).
-// 3. A new subscriber's reader is placed at the end of the local log under
+// 3. Before a new subscriber of a channel already joined is placed, one
+//    read checks Redis's epoch; if it moved on (a loss this instance has
+//    not seen yet), a resync puts the reset in the log first, so that it
+//    reaches only the subscribers that were there before the loss.
+//    A new subscriber's reader is placed at the end of the local log under
 //    the local's lock, and its replay is read from Redis up to the cursor as
 //    it was at that moment: what comes after the cursor reaches the reader.
 //    Replay and live events meet exactly there: no gap, no duplicate.
@@ -126,15 +132,23 @@ pub use self::error::{RedisError, RedisErrorKind};
 /// - Redis down or hung: [`Hub::publish`](crate::Hub::publish) fails with
 ///   a [`RedisError`] within [`timeout`](RedisBackendBuilder::timeout)
 ///   (one round trip); [`Hub::subscribe`](crate::Hub::subscribe) within
-///   four times it (at most four round trips), and at once while the
-///   pub/sub connection is known to be down. Nothing waits forever. A
-///   server answers a failed subscribe with 503.
+///   a few times it (each of its round trips is bounded: one or two on a
+///   channel the instance already follows, up to six when Redis lost the
+///   channel), and at once while the pub/sub connection is known to be
+///   down. Nothing waits forever. A server answers a failed subscribe with
+///   503.
 /// - Connected subscribers stay connected. When the pub/sub connection
 ///   comes back (retried every second at most), every channel catches up
 ///   from the log; what the log no longer holds becomes the reset event.
-/// - Redis lost its data: a client that resumes gets the reset event; a
-///   connected one gets it as soon as its instance sees the channel's new
-///   epoch (at reconnection, or with the next event).
+/// - Redis lost its data (`FLUSHALL`, a restart without persistence): the
+///   subscribers connected before get the reset event once, as soon as
+///   their instance sees the channel's new epoch (at reconnection, with the
+///   next event, or when a new subscriber comes), and then every event of
+///   the new epoch, its first included (the reset's id is `<epoch>-0`). A
+///   new subscriber after the loss gets no reset. A client that resumes
+///   with an id of the old epoch gets the reset, then the new epoch from
+///   its start (when the log still holds it all; else the reset carries
+///   the latest id).
 ///
 /// # Examples
 ///
@@ -238,7 +252,9 @@ impl Backend for RedisBackend {
             let local = shared.local(channel);
             let joining = Joining::new(&local);
             let joined = lock(&local.state).feed.is_joined();
-            if !joined {
+            if joined {
+                shared.check_epoch(&local).await?;
+            } else {
                 shared.join(&local).await?;
             }
             let claimed = match from {
@@ -271,7 +287,24 @@ impl Backend for RedisBackend {
                 Some(Some(claimed)) if claimed.epoch == at.epoch && claimed.seq < at.seq => {
                     self.replay(channel, claimed.seq, at, false).await?
                 }
-                Some(_) => Replay::Reset { last_id: at.id() },
+                // An id of an earlier epoch (Redis lost the channel since):
+                // the reset, then the current epoch from its start if the
+                // log still holds all of it.
+                Some(Some(claimed)) if claimed.epoch < at.epoch => {
+                    match self.replay(channel, 0, at, false).await? {
+                        Replay::Missed(then) => Replay::Reset {
+                            last_id: at.epoch_start().id(),
+                            then,
+                        },
+                        reset @ Replay::Reset { .. } => reset,
+                    }
+                }
+                // Not ours, or ahead of what Redis holds: the reset, with
+                // the latest id.
+                Some(_) => Replay::Reset {
+                    last_id: at.id(),
+                    then: Vec::new(),
+                },
             };
             return Ok(Start::new(replay, reader));
         }

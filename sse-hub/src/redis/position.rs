@@ -34,6 +34,15 @@ impl Position {
         (self.epoch != 0).then(|| ByteStr::from(format!("{}-{}", self.epoch, self.seq)))
     }
 
+    /// The position before the first frame of this one's epoch: `<epoch>-0`,
+    /// the id a client resumes from to get the whole epoch.
+    pub(super) fn epoch_start(self) -> Position {
+        Position {
+            epoch: self.epoch,
+            seq: 0,
+        }
+    }
+
     /// What a frame at `next` is to a reader at `self`.
     pub(super) fn step(self, next: Position) -> Step {
         if next.epoch == self.epoch {

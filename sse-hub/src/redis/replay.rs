@@ -24,6 +24,7 @@ impl RedisBackend {
             // Lost since the sink was added: the live side resets it too.
             return Ok(Replay::Reset {
                 last_id: read.head.id(),
+                then: Vec::new(),
             });
         }
         let mut frames = read.frames;
@@ -39,7 +40,10 @@ impl RedisBackend {
                 frames.clear();
             }
         } else if !complete(&frames, at.epoch, after, at.seq) {
-            return Ok(Replay::Reset { last_id: at.id() });
+            return Ok(Replay::Reset {
+                last_id: at.id(),
+                then: Vec::new(),
+            });
         }
         Ok(Replay::Missed(
             frames

@@ -112,6 +112,22 @@ impl Shared {
         }
     }
 
+    /// Before a new subscriber of a joined channel is placed (invariant 3):
+    /// if Redis's epoch of the channel is no longer the cursor's (Redis lost
+    /// it), resyncs now, so that the reset goes into the log before the new
+    /// reader and not to it. One round trip.
+    pub(super) async fn check_epoch(&self, local: &Local) -> Result<(), RedisError> {
+        let cursor = lock(&local.state).cursor;
+        if cursor == Position::default() {
+            return Ok(());
+        }
+        let read = self.read(&local.name, cursor.seq, Some(cursor.seq)).await?;
+        if read.head.epoch != cursor.epoch {
+            self.resync(local).await?;
+        }
+        Ok(())
+    }
+
     /// Subscribes this instance to `channel`'s live frames, then brings its
     /// local in sync (invariant 4).
     pub(super) async fn join(&self, local: &Local) -> Result<(), RedisError> {
@@ -139,6 +155,17 @@ impl Shared {
             let upto = if joined { None } else { Some(0) };
             let read = self.read(&local.name, cursor.seq, upto).await?;
             let head = read.head;
+            // Redis lost the channel and a new epoch began: its frames from
+            // the start, to hand over after the reset (invariant 1), if the
+            // log still holds them all. Read here, outside the lock.
+            let lost = joined && head.epoch != cursor.epoch && cursor != Position::default();
+            let new_epoch = if lost && head.seq > 0 {
+                let fresh = self.read(&local.name, 0, Some(head.seq)).await?;
+                (fresh.head.epoch == head.epoch && complete(&fresh.frames, head.epoch, 0, head.seq))
+                    .then_some(fresh.frames)
+            } else {
+                None
+            };
 
             let mut state = lock(&local.state);
             if joined {
@@ -151,6 +178,12 @@ impl Shared {
                     self.counters
                         .backfilled
                         .fetch_add(backfilled, Ordering::Relaxed);
+                } else if let Some(frames) = new_epoch {
+                    state.log.push_reset(head.epoch_start().id());
+                    for received in frames.into_iter().flatten() {
+                        state.log.push(received.id, received.frame);
+                    }
+                    self.counters.resets.fetch_add(1, Ordering::Relaxed);
                 } else if !(same && head.seq <= cursor.seq) {
                     state.log.push_reset(head.id());
                     self.counters.resets.fetch_add(1, Ordering::Relaxed);
