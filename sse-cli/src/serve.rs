@@ -81,6 +81,10 @@ pub(crate) struct Args {
     /// Answer 503 to connections past this many open at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+    /// Event streams one HTTP/2 connection may carry at once (a proxy
+    /// multiplexing its clients); past it a stream is refused.
+    #[arg(long, value_name = "N", default_value_t = sse_serve::DEFAULT_MAX_STREAMS)]
+    max_streams: u32,
     /// Serve the hub's metrics at http://ADDR/metrics in the Prometheus text
     /// format (subscribers, channels, events and bytes published, events
     /// replayed, resets, subscribers that fell behind, history bytes).
@@ -148,6 +152,7 @@ async fn serve<B: Backend>(
     let limits = Limits {
         header_timeout: args.header_timeout,
         max_connections: args.max_connections,
+        max_streams_per_connection: args.max_streams,
     };
     serve_until_signal(listener, app, limits, stop, args.drain)
         .await

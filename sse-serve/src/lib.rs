@@ -18,17 +18,38 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Connections past this many open at once get 503.
     pub max_connections: usize,
+    /// Event streams one HTTP/2 connection may carry at once (a proxy
+    /// that multiplexes its clients, a browser with many tabs); past it a
+    /// stream is refused (`REFUSED_STREAM`). hyper's default is 200.
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for Limits {
-    /// 10 s for the request head, 10,000 connections.
+    /// 10 s for the request head, 10,000 connections, 1,024 streams per
+    /// HTTP/2 connection.
     fn default() -> Self {
         Limits {
             header_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            max_streams_per_connection: DEFAULT_MAX_STREAMS,
         }
     }
 }
+
+/// Event streams per HTTP/2 connection by default: far above what a
+/// browser opens, enough for a proxy multiplexing hundreds of clients.
+pub const DEFAULT_MAX_STREAMS: u32 = 1024;
+
+/// The most bytes hyper queues per HTTP/2 stream that the peer's flow
+/// control window does not take yet (hyper's default: 400 KiB). An unread
+/// stream holds at most this, whatever its number of streams.
+const H2_SEND_BUFFER: usize = 64 * 1024;
+
+/// How often an idle HTTP/2 connection is pinged, and how long an answer
+/// may take before the connection is closed: a dead peer is found in
+/// under a minute even when no event is sent.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How [`serve`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +100,16 @@ where
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
+    // HTTP/2 for event streams: many long-lived streams per connection,
+    // each holding little, and pings to find dead peers. Flow control is
+    // per stream: a stream its client does not read stalls alone.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .max_send_buf_size(H2_SEND_BUFFER)
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     // Told when a connection of ours closes, and so frees a descriptor.

@@ -23,6 +23,7 @@ async fn limits_hold_and_the_server_stops_on_its_signal() {
     let limits = Limits {
         header_timeout: Duration::from_millis(500),
         max_connections: 2,
+        ..Limits::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(
