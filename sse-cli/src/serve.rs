@@ -85,6 +85,12 @@ pub(crate) struct Args {
     /// multiplexing its clients); past it a stream is refused.
     #[arg(long, value_name = "N", default_value_t = sse_serve::DEFAULT_MAX_STREAMS)]
     max_streams: u32,
+    /// Close a connection whose client takes no byte for this many seconds
+    /// while there is something to send (it stopped reading); it
+    /// reconnects with its Last-Event-ID. A slow reader that keeps reading
+    /// is never closed.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
+    send_timeout: Duration,
     /// Serve the hub's metrics at http://ADDR/metrics in the Prometheus text
     /// format (subscribers, channels, events and bytes published, events
     /// replayed, resets, subscribers that fell behind, history bytes).
@@ -153,6 +159,7 @@ async fn serve<B: Backend>(
         header_timeout: args.header_timeout,
         max_connections: args.max_connections,
         max_streams_per_connection: args.max_streams,
+        send_timeout: args.send_timeout,
     };
     serve_until_signal(listener, app, limits, stop, args.drain)
         .await

@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod send_timeout;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +12,8 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::send_timeout::SendTimeout;
 
 /// What one connection may cost.
 #[derive(Clone, Copy, Debug)]
@@ -22,16 +26,24 @@ pub struct Limits {
     /// that multiplexes its clients, a browser with many tabs); past it a
     /// stream is refused (`REFUSED_STREAM`). hyper's default is 200.
     pub max_streams_per_connection: u32,
+    /// A connection that has something to send and whose peer takes no
+    /// byte of it for this long is closed (a client that stopped reading,
+    /// a dead peer that never said so): it gives back its socket and its
+    /// buffers, and the client reconnects with its `Last-Event-ID`. A
+    /// client that reads slowly but keeps reading is never closed. nginx's
+    /// `send_timeout` is 60 s.
+    pub send_timeout: Duration,
 }
 
 impl Default for Limits {
     /// 10 s for the request head, 10,000 connections, 1,024 streams per
-    /// HTTP/2 connection.
+    /// HTTP/2 connection, 60 s without a byte taken.
     fn default() -> Self {
         Limits {
             header_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_streams_per_connection: DEFAULT_MAX_STREAMS,
+            send_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -157,6 +169,10 @@ where
             });
             continue;
         };
+        // A small send buffer, so that progress shows at the socket (see
+        // `send_timeout`); a failure leaves the kernel's default.
+        let _ = socket2::SockRef::from(&socket).set_send_buffer_size(send_timeout::SEND_BUFFER);
+        let socket = SendTimeout::new(socket, limits.send_timeout);
         let connection = builder
             .serve_connection_with_upgrades(
                 TokioIo::new(socket),
