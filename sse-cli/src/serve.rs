@@ -50,13 +50,18 @@ pub(crate) struct Args {
     /// The address to listen on (port 0: any free port, printed on stderr).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// The number of events kept for reconnecting clients; also how far a
-    /// client may fall behind before it gets a `reset` event.
+    /// The number of events kept for reconnecting clients (and, outside a
+    /// burst, how far a client may fall behind before it gets a `reset`).
     #[arg(long, value_name = "EVENTS", default_value_t = 1000)]
     history: usize,
     /// The most bytes of events kept (the same two uses as --history).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     history_bytes: usize,
+    /// In a burst, keep up to this many bytes of events (for 10 s) for the
+    /// connected clients still reading them, past --history: a client that
+    /// keeps up on average gets no reset in a burst this large. 0 for none.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    burst_bytes: usize,
     /// Send new clients (no Last-Event-ID) the history first, as `tail`
     /// shows the last lines; by default they get only what comes next.
     #[arg(long)]
@@ -106,9 +111,11 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
         Some(addr) => Some(serve_metrics(addr).await?),
         None => None,
     };
+    let burst_age = Duration::from_secs(10);
     let builder = Hub::builder()
         .history_events(args.history)
-        .history_bytes(args.history_bytes);
+        .history_bytes(args.history_bytes)
+        .history_burst(args.burst_bytes, burst_age);
     match &args.redis {
         None => serve(builder.build(), args, metrics).await,
         Some(url) => {
@@ -116,6 +123,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
                 .prefix(args.redis_prefix.as_str())
                 .history_events(args.history)
                 .history_bytes(args.history_bytes)
+                .history_burst(args.burst_bytes, burst_age)
                 .connect()
                 .await
                 .map_err(|err| fail("serve", format!("--redis {url}: {err}")))?;

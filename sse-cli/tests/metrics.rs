@@ -30,8 +30,15 @@ async fn metrics_pass_promtool_and_move_with_clients_and_events() {
     };
     let port = test_support::servers::free_port();
     let addr = format!("127.0.0.1:{port}");
-    let (mut server, url, mut stderr) =
-        start_serve(&["--metrics-addr", &addr, "--history", "2"]).await;
+    let (mut server, url, mut stderr) = start_serve(&[
+        "--metrics-addr",
+        &addr,
+        "--history",
+        "2",
+        "--burst-bytes",
+        "0",
+    ])
+    .await;
     stderr_line_with(&mut stderr, "metrics on").await;
     let metrics_url = format!("http://{addr}/metrics");
     let scrape = || async {

@@ -310,6 +310,16 @@ impl HubBuilder {
         self
     }
 
+    /// The slack for bursts (default 64 MiB, 10 s; `0` bytes for none):
+    /// past the replay limits, the log keeps what subscribers still read
+    /// while it holds at most `bytes` and the events are younger than
+    /// `age`. See [`HistoryLimits`].
+    pub fn history_burst(mut self, bytes: usize, age: std::time::Duration) -> Self {
+        self.history.burst_bytes = bytes;
+        self.history.burst_age = age;
+        self
+    }
+
     /// The event sent to a subscriber whose last event ID is older than the
     /// history or unknown (default: type `reset`, empty data). Its id is
     /// replaced by the channel's latest id (empty if there is none), so a

@@ -43,10 +43,19 @@ use crate::lock::lock;
 use crate::metrics;
 use crate::resume::{Replay, Resume};
 
-/// How much history each channel keeps for replay: at most `events` events
+/// How much history each channel keeps: for replay, at most `events` events
 /// and at most `bytes` encoded bytes, and, if `max_age` is set, no event
-/// older than that; the oldest are dropped first. The same bound is how far
-/// a subscriber may fall behind before it gets the reset event.
+/// older than that; the oldest are dropped first.
+///
+/// Past those limits, a burst keeps its events for connected subscribers
+/// (not for replay) while they are younger than `burst_age` and the whole
+/// log holds at most `burst_bytes`: a subscriber that keeps up on average
+/// never gets the reset event in a burst of up to `burst_bytes`, however
+/// many events it has. That slack is shared by all the channel's
+/// subscribers; it costs memory only while a burst is recent, and is given
+/// back at the channel's next publish, or its next
+/// [`prune`](crate::Hub::prune) or statistics. A subscriber that falls
+/// further behind than the log gets the reset event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HistoryLimits {
@@ -58,18 +67,38 @@ pub struct HistoryLimits {
     /// publishes to empties, and [`Backend::prune`](crate::backend::Backend::prune)
     /// can drop it: what per-user or per-session channels need.
     pub max_age: Option<Duration>,
+    /// The most bytes a channel's log holds in a burst, counting each
+    /// event's encoded bytes and its entry in the log; 0 for no slack.
+    pub burst_bytes: usize,
+    /// How long an event past the replay limits stays for the subscribers
+    /// still reading it.
+    pub burst_age: Duration,
 }
 
 impl Default for HistoryLimits {
-    /// 1000 events and 1 MiB per channel, kept however old.
+    /// 1000 events and 1 MiB per channel for replay, kept however old; and
+    /// in a burst, up to 64 MiB for 10 seconds.
     fn default() -> Self {
         HistoryLimits {
             events: 1000,
             bytes: 1 << 20,
             max_age: None,
+            burst_bytes: DEFAULT_BURST_BYTES,
+            burst_age: DEFAULT_BURST_AGE,
         }
     }
 }
+
+/// The default of [`HistoryLimits::burst_bytes`]: 64 MiB.
+const DEFAULT_BURST_BYTES: usize = 64 << 20;
+
+/// The default of [`HistoryLimits::burst_age`]: 10 s, far longer than a
+/// subscriber that keeps up on average needs to read a burst.
+const DEFAULT_BURST_AGE: Duration = Duration::from_secs(10);
+
+/// What an entry costs in the log beside its frame's bytes (counted in the
+/// burst limit, so that a burst of tiny events is bounded too).
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>();
 
 /// The most bytes of frames in one segment (invariant 5), and so in one
 /// chunk a reader takes: fewer, larger chunks cost less in the HTTP layer
@@ -266,22 +295,24 @@ impl FrameLog {
         state.trim(self.readers());
         let at = match from {
             Resume::Live => state.end(),
-            Resume::Oldest => state.first,
-            Resume::After(id) => match state.position(id) {
-                Some(at) => at + 1,
-                // The latest event, dropped from the log by the byte limit.
-                None if state.last_id.as_deref() == Some(id) => state.end(),
-                None => {
-                    let last_id = state.last_id.clone();
-                    return Start::new(
-                        Replay::Reset {
-                            last_id,
-                            then: Vec::new(),
-                        },
-                        self.reader(state.end()),
-                    );
+            Resume::Oldest => state.replay_first(),
+            Resume::After(id) => {
+                match state.position(id).filter(|&at| at >= state.replay_first()) {
+                    Some(at) => at + 1,
+                    // The latest event, dropped from the log by the byte limit.
+                    None if state.last_id.as_deref() == Some(id) => state.end(),
+                    None => {
+                        let last_id = state.last_id.clone();
+                        return Start::new(
+                            Replay::Reset {
+                                last_id,
+                                then: Vec::new(),
+                            },
+                            self.reader(state.end()),
+                        );
+                    }
                 }
-            },
+            }
         };
         Start::new(Replay::Missed(Vec::new()), self.reader(at))
     }
@@ -338,7 +369,9 @@ impl State {
     /// Drops the oldest entries while the log is over a limit; while
     /// `readers` read it, the newest entry stays whatever its size (or a
     /// limit of 0 events), so that it reaches them: the memory held is then
-    /// the limits plus one event.
+    /// the limits plus one event. Past the replay limits, entries younger
+    /// than the burst age stay while the log is within the burst bytes and
+    /// someone reads it.
     fn trim(&mut self, readers: usize) {
         let limits = self.limits;
         let expired = |entry: &Entry| {
@@ -348,9 +381,12 @@ impl State {
         };
         let keep = usize::from(readers > 0);
         while let Some(oldest) = self.entries.front() {
-            let over = self.entries.len() > limits.events || self.bytes > limits.bytes;
+            let over = self.over_replay_limits();
             let newest_kept = self.entries.len() <= keep;
-            if (!over || newest_kept) && !expired(oldest) {
+            let in_burst = readers > 0
+                && self.bytes + self.entries.len() * ENTRY_OVERHEAD <= limits.burst_bytes
+                && oldest.published.elapsed() < limits.burst_age;
+            if (!over || newest_kept || in_burst) && !expired(oldest) {
                 break;
             }
             self.bytes -= oldest.len();
@@ -361,6 +397,27 @@ impl State {
         while self.segments.front().is_some_and(|s| s.end <= self.first) {
             self.segments.pop_front();
         }
+    }
+
+    /// Whether the log holds more than replay may use.
+    fn over_replay_limits(&self) -> bool {
+        self.entries.len() > self.limits.events || self.bytes > self.limits.bytes
+    }
+
+    /// The position of the oldest entry replay may use: past the replay
+    /// limits, the older entries are a burst's, kept for the readers
+    /// already behind, not for a client that resumes.
+    fn replay_first(&self) -> u64 {
+        if !self.over_replay_limits() {
+            return self.first;
+        }
+        let (mut events, mut bytes) = (0, 0);
+        let within = self.entries.iter().rev().take_while(|entry| {
+            events += 1;
+            bytes += entry.len();
+            events <= self.limits.events && bytes <= self.limits.bytes
+        });
+        self.end() - within.count() as u64
     }
 
     /// Adds `entry`, about to be pushed, to the segment still filling or to

@@ -86,7 +86,11 @@ async fn a_client_that_reconnects_gets_every_event_exactly_once() {
 async fn a_client_that_stops_reading_falls_out_of_history_and_gets_the_reset_event() {
     // History (the channel's log): 1,000 events of ~1 KB. The server holds
     // that whatever its clients do.
-    let hub = Hub::builder().history_events(1000).build();
+    // No slack for bursts: this is what history alone bounds.
+    let hub = Hub::builder()
+        .history_events(1000)
+        .history_burst(0, Duration::ZERO)
+        .build();
     let url = serve(hub.clone()).await;
     let mut stalled = connect(&url, None).await;
     let mut reader = connect(&url, None).await;

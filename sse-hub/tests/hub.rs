@@ -81,7 +81,10 @@ fn replays_after_ids_the_publisher_chose() {
 
 #[test]
 fn too_old_or_unknown_ids_get_the_reset_event_then_live() {
-    let hub = Hub::builder().history_events(3).build();
+    let hub = Hub::builder()
+        .history_events(3)
+        .history_burst(0, Duration::ZERO)
+        .build();
     publish_n(&hub, "c", 1..=10);
     // History holds 8, 9, 10: "6" is too old (7 is gone), the others are
     // unknown here (a restarted server, another channel's id).
@@ -163,7 +166,10 @@ fn channels_are_isolated() {
 
 #[test]
 fn a_slow_subscriber_falls_out_of_history_gets_the_reset_and_goes_on() {
-    let hub = Hub::builder().history_events(100).build();
+    let hub = Hub::builder()
+        .history_events(100)
+        .history_burst(0, Duration::ZERO)
+        .build();
     let Ok(mut fast) = hub.subscribe("c", None).ready();
     let Ok(mut slow) = hub.subscribe("c", None).ready();
     // The slow one reads one event, then stalls.
@@ -204,7 +210,10 @@ fn a_subscriber_within_history_is_never_reset_however_far_behind() {
 
 #[test]
 fn one_event_larger_than_history_still_reaches_a_subscriber_that_keeps_up() {
-    let hub = Hub::builder().history_bytes(100).build();
+    let hub = Hub::builder()
+        .history_bytes(100)
+        .history_burst(0, Duration::ZERO)
+        .build();
     let Ok(mut sub) = hub.subscribe("c", None).ready();
     let big = "x".repeat(10_000);
     hub.publish("c", Event::new(big.clone())).ready().unwrap();
@@ -260,7 +269,8 @@ fn stats_count_subscribers_and_prune_drops_empty_channels() {
 
 #[tokio::test]
 async fn publishing_never_waits_for_a_subscriber() {
-    let hub = Hub::new();
+    // Without the slack for bursts, history alone bounds the log.
+    let hub = Hub::builder().history_burst(0, Duration::ZERO).build();
     let mut stalled: Vec<_> = (0..100)
         .map(|_| hub.subscribe("c", None).ready().unwrap())
         .collect();
@@ -291,7 +301,10 @@ fn a_subscription_never_ends() {
 
 #[test]
 fn oldest_replays_all_of_history() {
-    let hub = Hub::builder().history_events(3).build();
+    let hub = Hub::builder()
+        .history_events(3)
+        .history_burst(0, Duration::ZERO)
+        .build();
     publish_n(&hub, "c", 1..=5);
     let Ok(mut sub) = hub.subscribe("c", sse_hub::Resume::Oldest).ready();
     assert_eq!(ids(&ready(&mut sub)), ["3", "4", "5"]);
@@ -361,4 +374,56 @@ fn old_events_expire_so_idle_channels_can_be_pruned() {
     assert_eq!(hub.channel_stats("session-1").unwrap().history_events, 0);
     assert_eq!(hub.prune(), 1);
     assert_eq!(hub.stats().channels, 0);
+}
+
+#[test]
+fn a_burst_past_history_reaches_a_subscriber_that_reads_it_later_without_a_reset() {
+    // The defaults: 1,000 events of history, slack for bursts.
+    let hub = Hub::new();
+    let Ok(mut reader) = hub.subscribe("c", None).ready();
+    publish_n(&hub, "c", 1..=20_000);
+    // Read only now, as a subscriber sharing the CPU with the publisher
+    // would: every event, in order, no reset.
+    let mut ids = Vec::new();
+    while ids.len() < 20_000 {
+        let got = ready(&mut reader);
+        assert!(!got.is_empty(), "stopped after {}", ids.len());
+        for event in got {
+            assert_eq!(event.event_type(), "message", "after {}", ids.len());
+            ids.push(event.id().unwrap().parse::<u64>().unwrap());
+        }
+    }
+    assert!(ids.iter().copied().eq(1..=20_000));
+    // The slack is for those connected, not for replay: a client resuming
+    // from the burst's start gets the reset; one within history, its events.
+    let Ok(mut resumed) = hub.subscribe("c", Some("100")).ready();
+    assert_eq!(ready(&mut resumed)[0].event_type(), "reset");
+    let Ok(mut recent) = hub.subscribe("c", Some("19998")).ready();
+    let got: Vec<_> = ready(&mut recent)
+        .iter()
+        .map(|e| e.id().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, ["19999", "20000"]);
+}
+
+#[test]
+fn a_burst_is_given_back_after_its_age_and_bounded_by_its_bytes() {
+    let hub = Hub::builder()
+        .history_events(100)
+        .history_burst(1 << 20, Duration::from_millis(200))
+        .build();
+    let Ok(mut stalled) = hub.subscribe("c", None).ready();
+    publish_n(&hub, "c", 1..=2_000);
+    assert_eq!(hub.channel_stats("c").unwrap().history_events, 2_000);
+    // Older than the burst age: back to history at the next publish.
+    std::thread::sleep(Duration::from_millis(300));
+    publish_n(&hub, "c", 2_001..=2_001);
+    assert_eq!(hub.channel_stats("c").unwrap().history_events, 100);
+    // The stalled subscriber fell out of it: the reset, then the newest.
+    assert_eq!(ready(&mut stalled)[0].event_type(), "reset");
+    // A burst past the burst bytes (1 MiB) is cut to them while it lasts.
+    publish_n(&hub, "c", 2_002..=200_000);
+    let stats = hub.channel_stats("c").unwrap();
+    assert!(stats.history_bytes < 1 << 20, "{}", stats.history_bytes);
+    assert!(stats.history_events > 100, "{}", stats.history_events);
 }

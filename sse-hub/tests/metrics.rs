@@ -25,7 +25,10 @@ fn resets_are_counted_at_subscribe_and_in_the_stream() {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     metrics::with_local_recorder(&recorder, || {
-        let hub = Hub::builder().history_events(2).build();
+        let hub = Hub::builder()
+            .history_events(2)
+            .history_burst(0, std::time::Duration::ZERO)
+            .build();
         let mut behind = hub.subscribe("c", None).now_or_never().unwrap().unwrap();
         for n in 0..5 {
             let published = hub.publish("c", Event::new(n.to_string())).now_or_never();

@@ -89,6 +89,15 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// The slack each instance's log gives its subscribers in a burst
+    /// (default 64 MiB, 10 s; `0` bytes for none), as
+    /// [`HubBuilder::history_burst`](crate::HubBuilder::history_burst) says.
+    pub fn history_burst(mut self, bytes: usize, age: Duration) -> Self {
+        self.history.burst_bytes = bytes;
+        self.history.burst_age = age;
+        self
+    }
+
     /// How long a channel's position is kept after its latest event
     /// (default: no limit). Per-user or per-session channels want it, so
     /// that Redis forgets the ones nobody uses; a channel forgotten starts a
