@@ -9,10 +9,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
-const SSE: &str = env!("CARGO_BIN_EXE_sse");
+mod support;
+use support::{open_stream, SSE};
 
 /// The CPU time (user + system) process `pid` used so far, from `/proc`.
 fn cpu_time(pid: u32) -> Duration {
@@ -41,17 +41,6 @@ async fn next_line(stderr: &mut Lines) -> String {
         .expect("a line on stderr within 10 s")
         .unwrap()
         .expect("stderr open")
-}
-
-/// Opens an event stream on `addr` and keeps the socket; the request is
-/// sent whether or not the server has accepted yet (the kernel queues it).
-async fn open_stream(addr: &str) -> TcpStream {
-    let mut socket = TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n")
-        .await
-        .unwrap();
-    socket
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,18 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod support;
-use support::start_serve;
+use support::{open_stream, start_serve};
 
 const SEND_TIMEOUT_SECS: u64 = 4;
-
-async fn open_stream(addr: &str) -> TcpStream {
-    let mut socket = TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n")
-        .await
-        .unwrap();
-    socket
-}
 
 /// Reads `socket` to its end; `true` if the server closed it (EOF or a
 /// reset) within `limit`.

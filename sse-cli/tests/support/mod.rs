@@ -58,3 +58,16 @@ pub(crate) async fn stderr_line_with(stderr: &mut Lines, needle: &str) -> String
         }
     }
 }
+
+/// Opens an event stream on `addr` (`host:port`) over a raw socket and
+/// keeps it unread; the request goes out whether or not the server has
+/// accepted yet (the kernel queues it).
+pub(crate) async fn open_stream(addr: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n")
+        .await
+        .unwrap();
+    socket
+}
