@@ -93,6 +93,9 @@ pub mod redis;
 mod resume;
 mod stats;
 mod subscription;
+#[cfg(feature = "topics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "topics")))]
+pub mod topics;
 
 use std::sync::Arc;
 
@@ -277,6 +280,12 @@ impl<B: Backend> Hub<B> {
     /// The backend.
     pub fn backend(&self) -> &B {
         &self.inner.backend
+    }
+
+    /// The event type of the reset event.
+    #[cfg(feature = "topics")]
+    pub(crate) fn reset_type(&self) -> &str {
+        self.inner.reset.event_type()
     }
 }
 
