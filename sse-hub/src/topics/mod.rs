@@ -3,7 +3,7 @@
 //! publisher's (feature `topics`). The model is the Mercure protocol's,
 //! and `sse hub` (sse-cli) is a Mercure hub on it, but nothing here is
 //! HTTP: an axum or warp application serves a [`TopicSubscription`] as it
-//! serves a [`Subscription`](crate::Subscription).
+//! serves a [`Subscription`].
 //!
 //! A [`TopicHub`] runs on a [`Hub`] (in memory, or on Redis across
 //! instances) and uses one of its channels to carry every update in one
