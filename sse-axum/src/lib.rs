@@ -85,6 +85,9 @@ use sse_codec::http::RESPONSE_HEADERS;
 use sse_codec::stream::{EncodeStream, IntoOutgoing};
 
 mod event;
+#[cfg(feature = "mercure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mercure")))]
+pub mod mercure;
 
 pub use crate::event::{Event, EventBuilder, EventDataWriter, KeepAlive};
 pub use sse_codec::{EncodedFrame, Frame, InvalidField};

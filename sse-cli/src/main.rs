@@ -8,15 +8,17 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sse_client::reqwest::header;
 
 mod decode;
 mod doctor;
 mod encode;
+mod hub;
 mod jsonl;
 mod listen;
 mod serve;
+mod serving;
 
 /// Server-Sent Events (text/event-stream) on the command line, read exactly
 /// as a browser's EventSource reads them.
@@ -37,10 +39,11 @@ enum Command {
     Listen(listen::Args),
     Serve(serve::Args),
     Doctor(doctor::Args),
+    Hub(hub::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Encode(args) => encode::run(&args),
@@ -55,11 +58,34 @@ fn main() -> ExitCode {
             served
         }
         Command::Doctor(args) => runtime().block_on(doctor::run(args)),
+        Command::Hub(args) => {
+            log_warnings();
+            runtime().block_on(hub::run(args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failed) => ExitCode::FAILURE,
     }
+}
+
+/// The command line, with an environment variable for every flag of `sse
+/// hub`: `SSE_HUB_<FLAG>` (`--redis-prefix`: `SSE_HUB_REDIS_PREFIX`) unless
+/// Mercure names it (`MERCURE_PUBLISHER_JWT_KEY`, ...).
+fn parse() -> Cli {
+    let command = Cli::command().mut_subcommand("hub", |hub| {
+        hub.mut_args(|arg| {
+            let id = arg.get_id().as_str();
+            if arg.get_env().is_some() || id == "help" || id == "version" {
+                return arg;
+            }
+            let name: &'static str =
+                Box::leak(format!("SSE_HUB_{}", id.to_ascii_uppercase()).into_boxed_str());
+            arg.env(name)
+        })
+    });
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }
 
 /// Prints the warnings of the libraries under `sse serve` (the serving

@@ -13,12 +13,12 @@ use sse_codec::Frame;
 use sse_hub::backend::Backend;
 use sse_hub::redis::RedisBackend;
 use sse_hub::{Hub, Resume};
-use sse_serve::{Limits, Stopped};
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::serving::{serve_metrics, serve_until_signal};
 use crate::{fail, jsonl, Failed};
 
 /// The hub channel the events go to.
@@ -79,23 +79,8 @@ pub(crate) struct Args {
     /// (to another instance) spread over that window, not all at once.
     #[arg(long, value_name = "SECONDS", value_parser = crate::parse_seconds)]
     drain: Option<Duration>,
-    /// Close a connection that has not sent its request head within this
-    /// many seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = crate::parse_seconds)]
-    header_timeout: Duration,
-    /// Answer 503 to connections past this many open at once.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    max_connections: usize,
-    /// Event streams one HTTP/2 connection may carry at once (a proxy
-    /// multiplexing its clients); past it a stream is refused.
-    #[arg(long, value_name = "N", default_value_t = sse_serve::DEFAULT_MAX_STREAMS)]
-    max_streams: u32,
-    /// Close a connection whose client takes no byte for this many seconds
-    /// while there is something to send (it stopped reading); it
-    /// reconnects with its Last-Event-ID. A slow reader that keeps reading
-    /// is never closed.
-    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
-    send_timeout: Duration,
+    #[command(flatten)]
+    limits: crate::serving::LimitArgs,
     /// Serve the hub's metrics at http://ADDR/metrics in the Prometheus text
     /// format (subscribers, channels, events and bytes published, events
     /// replayed, resets, subscribers that fell behind, history bytes).
@@ -108,7 +93,7 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     let metrics = match args.metrics_addr {
-        Some(addr) => Some(serve_metrics(addr).await?),
+        Some(addr) => Some(serve_metrics("serve", addr).await?),
         None => None,
     };
     let burst_age = Duration::from_secs(10);
@@ -163,76 +148,16 @@ async fn serve<B: Backend>(
         Err(err) => return Err(fail("serve", err)),
     };
     tokio::spawn(publish_stdin(hub));
-    let limits = Limits {
-        header_timeout: args.header_timeout,
-        max_connections: args.max_connections,
-        max_streams_per_connection: args.max_streams,
-        send_timeout: args.send_timeout,
-    };
-    serve_until_signal(listener, app, limits, stop, args.drain)
-        .await
-        .map_err(|err| fail("serve", err))
-}
-
-/// Installs the Prometheus recorder and serves `GET /metrics` on `addr`.
-async fn serve_metrics(addr: SocketAddr) -> Result<SocketAddr, Failed> {
-    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|err| fail("serve", format!("--metrics-addr: {err}")))?;
-    sse_hub::describe_metrics();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|err| fail("serve", format!("--metrics-addr {addr}: {err}")))?;
-    let app = Router::new().route(
-        "/metrics",
-        get(move || {
-            let handle = handle.clone();
-            async move {
-                (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    handle.render(),
-                )
-            }
-        }),
-    );
-    let bound = listener.local_addr().map_err(|err| fail("serve", err))?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(bound)
-}
-
-/// Serves `app` on `listener` with hyper's server settings
-/// ([`sse_serve::serve`]: a header read timeout, a cap on connections
-/// answered with 503) until SIGINT or SIGTERM; then tells every stream to
-/// end (`stop`), stops accepting, and waits for the connections to close,
-/// at most `drain` plus one second.
-async fn serve_until_signal(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    limits: Limits,
-    stop: tokio::sync::watch::Sender<bool>,
-    drain: Option<Duration>,
-) -> std::io::Result<()> {
-    let signal = async move {
-        shutdown_signal().await;
-        eprintln!("sse serve: stopping");
-        let _ = stop.send(true);
-    };
-    let wait = drain.unwrap_or_default() + Duration::from_secs(1);
-    let stopped = sse_serve::serve(listener, app, limits, signal, wait).await;
-    if stopped == Stopped::GraceExpired {
-        eprintln!("sse serve: connections still open after {wait:?}; exiting");
-    }
-    Ok(())
-}
-
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
+    serve_until_signal(
+        "serve",
+        listener,
+        app,
+        args.limits.limits(),
+        stop,
+        args.drain,
+    )
+    .await
+    .map_err(|err| fail("serve", err))
 }
 
 struct AppState<B> {
