@@ -10,8 +10,14 @@ pub(crate) const SSE: &str = env!("CARGO_BIN_EXE_sse");
 
 /// Starts `sse args...` with its standard streams piped.
 pub(crate) fn spawn(args: &[&str]) -> tokio::process::Child {
+    spawn_with_env(args, &[])
+}
+
+/// [`spawn`] with environment variables set for the child alone.
+pub(crate) fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> tokio::process::Child {
     tokio::process::Command::new(SSE)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -25,12 +31,33 @@ pub(crate) type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::Ch
 /// Starts `sse serve` on a free port: the process, its URL (from the first
 /// line on stderr) and the rest of its stderr.
 pub(crate) async fn start_serve(extra: &[&str]) -> (tokio::process::Child, String, Lines) {
-    let args: Vec<&str> = ["serve", "--addr", "127.0.0.1:0"]
+    start("serve", extra).await
+}
+
+/// Starts `sse hub` on a free port: the process, the hub's URL
+/// (`http://127.0.0.1:PORT/.well-known/mercure`) and the rest of its stderr.
+pub(crate) async fn start_hub(extra: &[&str]) -> (tokio::process::Child, String, Lines) {
+    start("hub", extra).await
+}
+
+/// Starts `sse <command> --addr 127.0.0.1:0 extra...`; the URL is the first
+/// one on its first line on stderr.
+async fn start(command: &str, extra: &[&str]) -> (tokio::process::Child, String, Lines) {
+    start_with_env(command, extra, &[]).await
+}
+
+/// [`start`] with environment variables set for the child alone.
+pub(crate) async fn start_with_env(
+    command: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, Lines) {
+    let args: Vec<&str> = [command, "--addr", "127.0.0.1:0"]
         .iter()
         .chain(extra)
         .copied()
         .collect();
-    let mut child = spawn(&args);
+    let mut child = spawn_with_env(&args, env);
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let banner = tokio::time::timeout(Duration::from_secs(10), stderr.next_line())
         .await
