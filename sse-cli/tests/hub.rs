@@ -3,6 +3,8 @@
 //! (spec/mercure.md of dunglas/mercure), each checked from outside.
 //! Tokens are signed by `jsonwebtoken`, not by the hub's code.
 
+#![allow(clippy::needless_pass_by_value)] // helpers that take `json!` values read better
+
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
