@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 mod support;
 use support::start_hub;
 
-/// The page: each scenario in turn, its result POSTed to `/report`.
+/// The page: each scenario in turn, its result sent (POST) to `/report`.
 const PAGE: &str = r#"<!doctype html>
 <script>
 const HUB = "{hub}";
@@ -74,7 +74,7 @@ async function run(s, index) {
 </script>
 "#;
 
-fn token(key: &[u8], mercure: Value) -> String {
+fn token(key: &[u8], mercure: &Value) -> String {
     let claims = json!({ "mercure": mercure });
     encode(
         &Header::new(Algorithm::HS256),
@@ -184,13 +184,13 @@ async fn chromium_receives_exactly_what_the_conformance_scenarios_say() {
         .replace("{hub}", &hub)
         .replace(
             "{publisher}",
-            &token(b"publisher-key", json!({ "publish": ["*"] })),
+            &token(b"publisher-key", &json!({ "publish": ["*"] })),
         )
         .replace(
             "{subscriber}",
             &token(
                 b"subscriber-key",
-                json!({ "subscribe": ["https://example.net/users/alice/{box}"] }),
+                &json!({ "subscribe": ["https://example.net/users/alice/{box}"] }),
             ),
         )
         .replace("{scenarios}", &Value::from(scenarios.clone()).to_string());

@@ -45,7 +45,7 @@ source.onerror = () => report({ error: true });
 </script>
 "#;
 
-fn token(key: &[u8], mercure: Value) -> String {
+fn token(key: &[u8], mercure: &Value) -> String {
     let claims = json!({ "mercure": mercure });
     encode(
         &Header::new(Algorithm::HS256),
@@ -177,11 +177,11 @@ async fn alices_page_keeps_every_update_in_order_across_a_killed_instance_and_bo
     };
     let alice_token = token(
         b"subscriber-key",
-        json!({ "subscribe": ["https://example.com/users/alice/{box}"] }),
+        &json!({ "subscribe": ["https://example.com/users/alice/{box}"] }),
     );
     let bob_token = token(
         b"subscriber-key",
-        json!({ "subscribe": ["https://example.com/users/bob/{box}"] }),
+        &json!({ "subscribe": ["https://example.com/users/bob/{box}"] }),
     );
 
     // Alice first, to learn which instance serves her; then Bob.
@@ -213,7 +213,7 @@ async fn alices_page_keeps_every_update_in_order_across_a_killed_instance_and_bo
     // 60 updates over four topics, published in turn to the two other
     // instances (never through the one that will die), 40 ms apart; Alice's
     // instance is killed once she has 15.
-    let publisher_token = token(b"publisher-key", json!({ "publish": ["*"] }));
+    let publisher_token = token(b"publisher-key", &json!({ "publish": ["*"] }));
     let others: Vec<u16> = (0..3).filter(|&i| i != alices).map(|i| ports[i]).collect();
     let topics = [
         ("https://example.com/a", false),

@@ -45,7 +45,7 @@ for (const [who, withCredentials] of [["alice", true], ["anonymous", false]]) {
 </script>
 "#;
 
-fn token(key: &[u8], mercure: Value) -> String {
+fn token(key: &[u8], mercure: &Value) -> String {
     let claims = json!({ "mercure": mercure });
     encode(
         &Header::new(Algorithm::HS256),
@@ -95,7 +95,7 @@ async fn symfony_publishes_and_each_browser_gets_what_its_token_allows() {
         "{subscriber}",
         &token(
             b"subscriber-key",
-            json!({ "subscribe": ["https://example.com/users/alice/{box}"] }),
+            &json!({ "subscribe": ["https://example.com/users/alice/{box}"] }),
         ),
     );
     let app = Router::new()
@@ -117,7 +117,7 @@ async fn symfony_publishes_and_each_browser_gets_what_its_token_allows() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/publish.php");
     let publisher = token(
         b"publisher-key",
-        json!({ "publish": ["https://example.com/{+path}"] }),
+        &json!({ "publish": ["https://example.com/{+path}"] }),
     );
     let output = tokio::process::Command::new(php)
         .args([script, &hub, &publisher])
