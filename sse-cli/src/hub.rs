@@ -100,6 +100,12 @@ pub(crate) struct Args {
     /// refused, against cross-site request forgery.
     #[arg(long, value_name = "ORIGINS", value_delimiter = ',')]
     publish_origins: Vec<String>,
+    /// Track active subscriptions: a private event of type `mercure` when
+    /// a subscription starts and when it ends, and the subscriptions API at
+    /// /.well-known/mercure/subscriptions (every instance's; those of an
+    /// instance that died go within 25 s, announced ended).
+    #[arg(long)]
+    subscriptions: bool,
     /// The number of updates kept for subscribers that reconnect (with
     /// Last-Event-ID or lastEventID), on each instance and in Redis.
     #[arg(long, value_name = "UPDATES", default_value_t = 1000)]
@@ -172,6 +178,7 @@ async fn serve<B: Backend>(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut mercure = Mercure::builder(topics)
         .anonymous(args.anonymous)
+        .subscriptions(args.subscriptions)
         .publish_origins(args.publish_origins.clone())
         .stop(stopped, args.drain);
     if let Some(key) = &args.publisher_jwt_key {

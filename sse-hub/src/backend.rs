@@ -17,6 +17,10 @@ pub use crate::log::{FrameLog, Reader, Start};
 pub use crate::resume::Replay;
 pub use sse_codec::EncodedFrame;
 
+/// Presence entries of every owner, as `(owner, key, value)`
+/// ([`Backend::presence_list`]).
+pub type PresenceList = Vec<(String, String, String)>;
+
 /// History and fan-out for a [`Hub`](crate::Hub): the part that changes to
 /// run one hub across several server instances on an external log, while
 /// the hub, its subscriptions and the framework adapters stay as they are.
@@ -78,4 +82,71 @@ pub trait Backend: Send + Sync + 'static {
     /// were dropped. Publishing to or subscribing to a dropped
     /// channel creates it anew.
     fn prune(&self) -> usize;
+
+    /// Presence, for what every instance must see of the others (the
+    /// active subscriptions of a topic hub): sets `entries` (key, value)
+    /// in `owner`'s set under `scope`, and keeps the set for `ttl` from
+    /// now. A backend that shares nothing between instances (in memory)
+    /// keeps nothing: the default.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not store them.
+    fn presence_put(
+        &self,
+        scope: &str,
+        owner: &str,
+        entries: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = (scope, owner, entries, ttl);
+        std::future::ready(Ok(()))
+    }
+
+    /// Removes `keys` from `owner`'s set under `scope`.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not remove them.
+    fn presence_remove(
+        &self,
+        scope: &str,
+        owner: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = (scope, owner, keys);
+        std::future::ready(Ok(()))
+    }
+
+    /// Keeps `owner`'s set under `scope` for `ttl` from now; `false` when
+    /// the set was gone (expired, or the backend lost its data), so that
+    /// the owner puts its entries again.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not be reached.
+    fn presence_refresh(
+        &self,
+        scope: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        let _ = (scope, owner, ttl);
+        std::future::ready(Ok(true))
+    }
+
+    /// Every owner's entries under `scope`, as `(owner, key, value)`;
+    /// `None` for a backend that shares nothing (each instance then knows
+    /// its own entries only).
+    ///
+    /// # Errors
+    ///
+    /// The backend could not be reached.
+    fn presence_list(
+        &self,
+        scope: &str,
+    ) -> impl Future<Output = Result<Option<PresenceList>, Self::Error>> + Send {
+        let _ = scope;
+        std::future::ready(Ok(None))
+    }
 }

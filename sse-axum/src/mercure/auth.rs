@@ -158,6 +158,21 @@ pub(crate) struct Rights {
     pub(crate) subscribe: Vec<Matcher>,
     /// `exp`, in seconds since the epoch.
     pub(crate) expires: Option<u64>,
+    /// The payloads of `subscribe` rights, in the token's order, with the
+    /// matchers they apply to.
+    pub(crate) payloads: Vec<(Vec<Matcher>, serde_json::Value)>,
+}
+
+impl Rights {
+    /// The payload of the first `subscribe` right whose matchers match
+    /// `matcher` taken as a topic (the protocol's "Payloads").
+    pub(crate) fn payload_for(&self, matcher: &str, base: &Url) -> Option<&serde_json::Value> {
+        let topic = sse_hub::topics::Topic::new(matcher, base);
+        self.payloads
+            .iter()
+            .find(|(matchers, _)| matchers.iter().any(|m| m.matches(&topic)))
+            .map(|(_, payload)| payload)
+    }
 }
 
 /// Why a request is refused, and how it is answered.
@@ -198,6 +213,8 @@ struct Legacy {
     publish: Option<Vec<String>>,
     #[serde(default)]
     subscribe: Option<Vec<String>>,
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -208,7 +225,6 @@ struct Detail {
     actions: Vec<String>,
     topics: Vec<TopicMatcher>,
     #[serde(default)]
-    #[allow(dead_code)] // kept for subscription events
     payload: Option<serde_json::Value>,
 }
 
@@ -250,6 +266,7 @@ pub(crate) fn validate(
         publish: Vec::new(),
         subscribe: Vec::new(),
         expires: claims.exp,
+        payloads: Vec::new(),
     };
     if let Some(details) = claims.authorization_details {
         // An RFC 9068 access token: its type, its audience and its expiry
@@ -302,6 +319,15 @@ pub(crate) fn validate(
                     Matcher::new(kind, &topic.pattern, base).map_err(|_| Denied::InvalidToken)?,
                 );
             }
+            if let Some(payload) = detail
+                .payload
+                .filter(|_| detail.actions.iter().any(|a| a == "subscribe"))
+            {
+                let rebuilt = matchers
+                    .iter()
+                    .map(|m| Matcher::new(m.kind(), m.pattern(), base).expect("it compiled once"));
+                rights.payloads.push((rebuilt.collect(), payload));
+            }
             for action in &detail.actions {
                 let rebuilt = matchers
                     .iter()
@@ -320,6 +346,9 @@ pub(crate) fn validate(
                 .map(|s| Matcher::uri_template(s).map_err(|_| Denied::InvalidToken))
                 .collect()
         };
+        if let Some(payload) = legacy.payload {
+            rights.payloads.push((vec![Matcher::exact("*")], payload));
+        }
         rights.publish.extend(selectors(legacy.publish)?);
         rights.subscribe.extend(selectors(legacy.subscribe)?);
     }

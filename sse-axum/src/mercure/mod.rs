@@ -37,6 +37,7 @@
 mod auth;
 mod publish;
 mod subscribe;
+mod subscriptions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +94,7 @@ struct Config<B: Backend> {
     keep_alive: Duration,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
     drain: Option<Duration>,
+    subscriptions: bool,
 }
 
 /// Configures [`Mercure`]; made by [`Mercure::builder`].
@@ -119,17 +121,24 @@ impl<B: Backend> Mercure<B> {
                 keep_alive: Duration::from_secs(15),
                 stop: None,
                 drain: None,
+                subscriptions: false,
             },
         }
     }
 
     /// `GET` and `POST` on [`PATH`].
+    ///
+    /// With [`subscriptions`](MercureBuilder::subscriptions), also `GET`
+    /// of the subscriptions API under it.
     pub fn router(self) -> axum::Router {
+        let api = subscriptions::root();
         axum::Router::new()
             .route(
                 PATH,
                 get(subscribe::subscribe::<B>).post(publish::publish::<B>),
             )
+            .route(&api, get(subscriptions::list::<B>))
+            .route(&format!("{api}/{{*rest}}"), get(subscriptions::list::<B>))
             .with_state(self)
     }
 
@@ -198,8 +207,29 @@ impl<B: Backend> MercureBuilder<B> {
         self
     }
 
+    /// Track active subscriptions (the protocol's "Active Subscriptions";
+    /// default off): a private subscription event of type `mercure` when
+    /// each subscription starts and ends, and the subscriptions API at
+    /// `/.well-known/mercure/subscriptions`, which lists every instance's
+    /// (those of an instance that died go within
+    /// [`PRESENCE_TTL`](sse_hub::topics::PRESENCE_TTL) plus two
+    /// [`PRESENCE_REFRESH`](sse_hub::topics::PRESENCE_REFRESH), announced
+    /// ended by one of the instances left).
+    pub fn subscriptions(mut self, enabled: bool) -> Self {
+        self.config.subscriptions = enabled;
+        self
+    }
+
     /// The routes.
+    ///
+    /// # Panics
+    ///
+    /// With [`subscriptions`](Self::subscriptions), outside a Tokio runtime
+    /// (it spawns the task that announces departed subscriptions).
     pub fn build(self) -> Mercure<B> {
+        if self.config.subscriptions {
+            tokio::spawn(subscriptions::announce_departed(self.config.topics.clone()));
+        }
         Mercure {
             config: Arc::new(self.config),
         }

@@ -11,6 +11,7 @@ use sse_hub::topics::{Access, MatchType, Matcher, EARLIEST};
 use sse_hub::Resume;
 
 use super::auth::{find_token, validate, Denied};
+use super::subscriptions::Tracked;
 use super::{form_pairs, Mercure, MAX_MATCHERS, MERCURE_LAST_EVENT_ID};
 use crate::{KeepAlive, Sse};
 
@@ -32,25 +33,40 @@ pub(super) async fn subscribe<B: Backend>(
         Ok(request) => request,
         Err(denied) => return denied.into_response(),
     };
-    let (access, expires) = match find_token(&headers, request.access_token.as_deref()) {
+    let rights = match find_token(&headers, request.access_token.as_deref()) {
         Err(denied) => return denied.into_response(),
-        Ok(None) if config.anonymous => (Access::Public, None),
+        Ok(None) if config.anonymous => None,
         Ok(None) => return Denied::NoToken.into_response(),
         Ok(Some((token, _))) => {
             let Some(key) = &config.subscriber else {
                 return Denied::InvalidToken.into_response();
             };
-            match validate(
-                &token,
-                key,
-                config.issuer.as_deref(),
-                &config.audiences(),
-                base,
-            ) {
-                Ok(rights) => (Access::Topics(rights.subscribe), rights.expires),
+            let audiences = config.audiences();
+            match validate(&token, key, config.issuer.as_deref(), &audiences, base) {
+                Ok(rights) => Some(rights),
                 Err(denied) => return denied.into_response(),
             }
         }
+    };
+    // What the subscriptions API and events say of each matcher.
+    let described: Vec<_> = if config.subscriptions {
+        request
+            .selects
+            .iter()
+            .map(|m| {
+                let payload = rights
+                    .as_ref()
+                    .and_then(|r| r.payload_for(m.pattern(), base))
+                    .cloned();
+                (m.kind(), m.pattern().to_owned(), payload)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (access, expires) = match rights {
+        None => (Access::Public, None),
+        Some(rights) => (Access::Topics(rights.subscribe), rights.expires),
     };
     // The header wins over the query parameter.
     let last_event_id = headers
@@ -104,6 +120,11 @@ pub(super) async fn subscribe<B: Backend>(
             () = stopped => {}
             () = expired => {}
         }
+    };
+    let subscription = if config.subscriptions {
+        Tracked::start(subscription, &config.topics, &described).await
+    } else {
+        Tracked::untracked(subscription, &config.topics)
     };
     let sse = Sse::new(subscription).keep_alive(KeepAlive::new().interval(config.keep_alive));
     let sse = match config.drain {

@@ -340,4 +340,117 @@ impl Backend for RedisBackend {
     fn prune(&self) -> usize {
         self.shared.prune()
     }
+
+    /// One round trip: `HSET` and `PEXPIRE` of the owner's hash
+    /// `<prefix>presence:<scope>:<owner>`, in one transaction.
+    async fn presence_put(
+        &self,
+        scope: &str,
+        owner: &str,
+        entries: &[(String, String)],
+        ttl: std::time::Duration,
+    ) -> Result<(), RedisError> {
+        let shared = &*self.shared;
+        let key = shared.presence_key(scope, owner);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if !entries.is_empty() {
+            pipe.hset_multiple(&key, entries).ignore();
+        }
+        pipe.pexpire(&key, ttl.as_millis() as i64).ignore();
+        let mut commands = shared.commands.clone();
+        bounded(shared.timeout, pipe.query_async::<()>(&mut commands)).await
+    }
+
+    /// One round trip: `HDEL`.
+    async fn presence_remove(
+        &self,
+        scope: &str,
+        owner: &str,
+        keys: &[String],
+    ) -> Result<(), RedisError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let shared = &*self.shared;
+        let mut commands = shared.commands.clone();
+        let mut removing = redis::cmd("HDEL");
+        removing.arg(shared.presence_key(scope, owner)).arg(keys);
+        bounded(shared.timeout, removing.query_async::<()>(&mut commands)).await
+    }
+
+    /// One round trip: `PEXPIRE`, which answers 0 for a hash that is gone.
+    async fn presence_refresh(
+        &self,
+        scope: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, RedisError> {
+        let shared = &*self.shared;
+        let mut commands = shared.commands.clone();
+        let mut refreshing = redis::cmd("PEXPIRE");
+        refreshing
+            .arg(shared.presence_key(scope, owner))
+            .arg(ttl.as_millis() as u64);
+        Ok(bounded(shared.timeout, refreshing.query_async::<i64>(&mut commands)).await? == 1)
+    }
+
+    /// `SCAN` of the owners' hashes, then one `HGETALL` each, pipelined.
+    async fn presence_list(
+        &self,
+        scope: &str,
+    ) -> Result<Option<crate::backend::PresenceList>, RedisError> {
+        let shared = &*self.shared;
+        let prefix = shared.presence_key(scope, "");
+        let mut commands = shared.commands.clone();
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let mut scanning = redis::cmd("SCAN");
+            scanning
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", glob_escape(&prefix)))
+                .arg("COUNT")
+                .arg(1000);
+            let scanned = scanning.query_async::<(u64, Vec<String>)>(&mut commands);
+            let (next, found) = bounded(shared.timeout, scanned).await?;
+            keys.extend(found);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        keys.sort();
+        keys.dedup();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.hgetall(key);
+        }
+        let sets: Vec<Vec<(String, String)>> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            bounded(shared.timeout, pipe.query_async(&mut commands)).await?
+        };
+        let mut out = Vec::new();
+        for (key, set) in keys.iter().zip(sets) {
+            let owner = &key[prefix.len()..];
+            for (k, v) in set {
+                out.push((owner.to_owned(), k, v));
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// `text` with the glob characters of `SCAN MATCH` escaped.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -61,6 +61,12 @@ impl Shared {
         format!("{}meta:{channel}", self.prefix)
     }
 
+    /// The hash of `owner`'s presence entries under `scope` (with an empty
+    /// owner: the prefix of them all).
+    pub(super) fn presence_key(&self, scope: &str, owner: &str) -> String {
+        format!("{}presence:{scope}:{owner}", self.prefix)
+    }
+
     pub(super) fn log_key(&self, channel: &str) -> String {
         format!("{}log:{channel}", self.prefix)
     }

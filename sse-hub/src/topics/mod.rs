@@ -44,6 +44,7 @@
 
 mod log;
 mod matcher;
+mod presence;
 mod subscription;
 mod update;
 
@@ -58,12 +59,14 @@ use self::log::{Entry, LocalLog, LogLimits, Registry};
 use self::subscription::Filter;
 use self::update::{as_event, Envelope};
 use crate::backend::Backend;
+use crate::lock::lock;
 use crate::resume::Resume;
 use crate::{Hub, Subscription};
 
 pub use self::matcher::{InvalidMatcher, MatchType, Matcher, Topic, MAX_PATTERN_LEN};
+pub use self::presence::{REFRESH as PRESENCE_REFRESH, TTL as PRESENCE_TTL};
 pub use self::subscription::{Access, TopicSubscription};
-pub use self::update::{Update, UpdateError, RESERVED_PATH, RESERVED_TYPE};
+pub use self::update::{generate_id, Update, UpdateError, RESERVED_PATH, RESERVED_TYPE};
 
 /// The hub channel a [`TopicHub`] uses by default.
 pub const DEFAULT_CHANNEL: &str = "mercure";
@@ -87,24 +90,28 @@ const READY_WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct TopicHub<B: Backend = crate::MemoryBackend> {
     shared: Arc<Shared<B>>,
-    _reader: Arc<AbortOnDrop>,
+    _tasks: Arc<AbortOnDrop>,
 }
 
 impl<B: Backend> Clone for TopicHub<B> {
     fn clone(&self) -> Self {
         TopicHub {
             shared: Arc::clone(&self.shared),
-            _reader: Arc::clone(&self._reader),
+            _tasks: Arc::clone(&self._tasks),
         }
     }
 }
 
+/// The instance's tasks (reading the channel, refreshing presence), ended
+/// with the last clone of the hub.
 #[derive(Debug)]
-struct AbortOnDrop(tokio::task::AbortHandle);
+struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -120,6 +127,7 @@ struct Shared<B> {
     /// The order of the last channel event read (see [`order`]).
     read_upto: tokio::sync::watch::Sender<(u64, u64)>,
     reset: EncodedFrame,
+    presence: Arc<presence::Presence>,
 }
 
 /// Configures a [`TopicHub`]; made by [`TopicHub::builder`].
@@ -207,11 +215,20 @@ impl<B: Backend> TopicHubBuilder<B> {
             ready: tokio::sync::watch::channel(false).0,
             read_upto: tokio::sync::watch::channel((0, 0)).0,
             reset: EncodedFrame::from(self.reset),
+            presence: Arc::new(presence::Presence::new(update::generate_id())),
         });
-        let task = tokio::spawn(read_channel(Arc::clone(&shared)));
+        let reader = tokio::spawn(read_channel(Arc::clone(&shared)));
+        let refresher = tokio::spawn(presence::refresh(
+            Arc::clone(&shared.presence),
+            shared.hub.clone(),
+            shared.channel.clone(),
+        ));
         TopicHub {
             shared,
-            _reader: Arc::new(AbortOnDrop(task.abort_handle())),
+            _tasks: Arc::new(AbortOnDrop(vec![
+                reader.abort_handle(),
+                refresher.abort_handle(),
+            ])),
         }
     }
 }
@@ -251,6 +268,12 @@ impl<B: Backend> TopicHub<B> {
     /// could not store it.
     pub async fn publish(&self, update: Update) -> Result<String, PublishError<B::Error>> {
         let envelope = update.into_envelope(&self.shared.base)?;
+        self.send(envelope).await
+    }
+
+    /// Publishes a checked envelope, then waits for this instance to have
+    /// it.
+    async fn send(&self, envelope: Envelope) -> Result<String, PublishError<B::Error>> {
         let hub_id = self
             .shared
             .hub
@@ -344,6 +367,95 @@ impl<B: Backend> TopicHub<B> {
     /// The hub it runs on.
     pub fn hub(&self) -> &Hub<B> {
         &self.shared.hub
+    }
+
+    /// Publishes one of the hub's own updates: like
+    /// [`publish`](Self::publish), but its topics may be in the hub's
+    /// namespace and its type may be `mercure` (Mercure's subscription
+    /// events). Never give it a publisher's update.
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish), but for those two rules.
+    pub async fn publish_own(&self, update: Update) -> Result<String, PublishError<B::Error>> {
+        let envelope = update.into_own_envelope(&self.shared.base)?;
+        self.send(envelope).await
+    }
+
+    /// Puts `key` with `value` among this instance's presence entries, seen
+    /// by every instance ([`presence`](Self::presence)) while this one
+    /// lives (see [`PRESENCE_TTL`]).
+    ///
+    /// # Errors
+    ///
+    /// The backend could not store it (it is kept here, and put again at
+    /// the next refresh that finds the backend's copy gone).
+    pub async fn presence_insert(&self, key: String, value: String) -> Result<(), B::Error> {
+        let presence = &self.shared.presence;
+        lock(&presence.local).insert(key.clone(), value.clone());
+        let entries = [(key, value), presence::sentinel()];
+        let backend = self.shared.hub.backend();
+        backend
+            .presence_put(
+                &self.shared.channel,
+                &presence.instance,
+                &entries,
+                presence::TTL,
+            )
+            .await
+    }
+
+    /// Removes `key` from this instance's presence entries.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not remove it (it goes with this instance's set).
+    pub async fn presence_remove(&self, key: &str) -> Result<(), B::Error> {
+        let presence = &self.shared.presence;
+        lock(&presence.local).remove(key);
+        let backend = self.shared.hub.backend();
+        backend
+            .presence_remove(&self.shared.channel, &presence.instance, &[key.to_owned()])
+            .await
+    }
+
+    /// Every instance's presence entries (in memory: this instance's), by
+    /// key.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not be reached.
+    pub async fn presence(&self) -> Result<Vec<(String, String)>, B::Error> {
+        let presence = &self.shared.presence;
+        let listed = self
+            .shared
+            .hub
+            .backend()
+            .presence_list(&self.shared.channel)
+            .await?;
+        let mut entries: std::collections::BTreeMap<String, String> = match listed {
+            None => lock(&presence.local).clone(),
+            Some(listed) => listed
+                .into_iter()
+                .filter(|(_, key, _)| !key.is_empty())
+                .map(|(_, key, value)| (key, value))
+                .collect(),
+        };
+        // This instance's own, also those the backend missed.
+        entries.extend(
+            lock(&presence.local)
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        Ok(entries.into_iter().collect())
+    }
+
+    /// The presence entries of instances found gone (their set expired):
+    /// each batch announced by one instance, once, at most
+    /// [`PRESENCE_TTL`] plus two [`PRESENCE_REFRESH`] after the instance's
+    /// last refresh.
+    pub fn departed(&self) -> tokio::sync::broadcast::Receiver<Vec<(String, String)>> {
+        self.shared.presence.departed.subscribe()
     }
 }
 

@@ -170,11 +170,25 @@ impl Update {
     /// Checks it against the protocol's rules, gives it an id if it has
     /// none, and makes the envelope the hub's channel carries.
     pub(crate) fn into_envelope(self, hub_url: &Url) -> Result<Envelope, UpdateError> {
+        for topic in &self.topics {
+            if in_reserved_namespace(topic, hub_url) {
+                return Err(UpdateError::ReservedTopic(topic.to_owned()));
+            }
+        }
+        if self.event_type.as_deref() == Some(RESERVED_TYPE) {
+            return Err(UpdateError::InvalidType("\"mercure\" is reserved"));
+        }
+        self.into_own_envelope(hub_url)
+    }
+
+    /// [`into_envelope`](Self::into_envelope) for the hub's own updates:
+    /// their topics may be in its namespace, their type `mercure`.
+    pub(crate) fn into_own_envelope(self, _hub_url: &Url) -> Result<Envelope, UpdateError> {
         if self.topics.is_empty() {
             return Err(UpdateError::NoTopic);
         }
         for topic in &self.topics {
-            check_topic(topic, hub_url)?;
+            check_topic(topic)?;
         }
         let id = match self.id {
             Some(id) => {
@@ -184,9 +198,6 @@ impl Update {
             None => generate_id(),
         };
         if let Some(event_type) = &self.event_type {
-            if event_type == RESERVED_TYPE {
-                return Err(UpdateError::InvalidType("\"mercure\" is reserved"));
-            }
             if event_type.contains(['\r', '\n']) {
                 return Err(UpdateError::InvalidType("line break"));
             }
@@ -204,15 +215,12 @@ impl Update {
     }
 }
 
-fn check_topic(topic: &str, hub_url: &Url) -> Result<(), UpdateError> {
+fn check_topic(topic: &str) -> Result<(), UpdateError> {
     if topic == "*" {
         return Err(UpdateError::WildcardTopic);
     }
     if topic.chars().any(is_control) {
         return Err(UpdateError::TopicControl);
-    }
-    if in_reserved_namespace(topic, hub_url) {
-        return Err(UpdateError::ReservedTopic(topic.to_owned()));
     }
     Ok(())
 }
@@ -281,8 +289,9 @@ fn is_format(c: char) -> bool {
         | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
-/// `urn:uuid:` and a random (version 4) UUID.
-pub(crate) fn generate_id() -> String {
+/// `urn:uuid:` and a random (version 4) UUID: the ids the hub gives
+/// updates, and a fine id for a subscriber.
+pub fn generate_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system's random source");
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
