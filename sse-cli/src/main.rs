@@ -3,7 +3,7 @@
 
 // The doc comments of the commands and options are their --help texts, read
 // in a terminal, where Markdown backticks and <URL> brackets would show.
-#![allow(clippy::doc_markdown, rustdoc::bare_urls)]
+#![allow(clippy::doc_markdown, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 use std::process::ExitCode;
 use std::time::Duration;
