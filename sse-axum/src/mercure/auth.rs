@@ -323,18 +323,12 @@ pub(crate) fn validate(
                 .payload
                 .filter(|_| detail.actions.iter().any(|a| a == "subscribe"))
             {
-                let rebuilt = matchers
-                    .iter()
-                    .map(|m| Matcher::new(m.kind(), m.pattern(), base).expect("it compiled once"));
-                rights.payloads.push((rebuilt.collect(), payload));
+                rights.payloads.push((matchers.clone(), payload));
             }
             for action in &detail.actions {
-                let rebuilt = matchers
-                    .iter()
-                    .map(|m| Matcher::new(m.kind(), m.pattern(), base).expect("it compiled once"));
                 match action.as_str() {
-                    "publish" => rights.publish.extend(rebuilt),
-                    _ => rights.subscribe.extend(rebuilt),
+                    "publish" => rights.publish.extend(matchers.iter().cloned()),
+                    _ => rights.subscribe.extend(matchers.iter().cloned()),
                 }
             }
         }

@@ -295,6 +295,8 @@ impl LocalLog {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     state: Mutex<RegistryState>,
+    /// Subscriptions open on this instance.
+    pub(crate) subscribers: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]

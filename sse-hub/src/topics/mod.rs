@@ -353,11 +353,16 @@ impl<B: Backend> TopicHub<B> {
         &self.shared.base
     }
 
-    /// What this instance holds: updates kept, their bytes, and distinct
-    /// patterns in use.
+    /// What this instance holds: subscriptions, updates kept, their bytes,
+    /// and distinct patterns in use.
     pub fn stats(&self) -> TopicStats {
         let (updates, bytes) = self.shared.log.len_and_bytes();
         TopicStats {
+            subscribers: self
+                .shared
+                .registry
+                .subscribers
+                .load(std::sync::atomic::Ordering::Relaxed),
             updates,
             bytes,
             patterns: self.shared.registry.len(),
@@ -463,6 +468,8 @@ impl<B: Backend> TopicHub<B> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TopicStats {
+    /// Subscriptions open on this instance.
+    pub subscribers: usize,
     /// Updates kept (history and burst slack).
     pub updates: usize,
     /// Their bytes, roughly.

@@ -45,6 +45,9 @@ impl Filter {
         access: Access,
         registry: &Arc<Registry>,
     ) -> Filter {
+        registry
+            .subscribers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let selects = selects.into_iter().map(|m| registry.register(m)).collect();
         let granted = match access {
             Access::Public => Granted::Public,
@@ -89,6 +92,9 @@ impl Filter {
 
 impl Drop for Filter {
     fn drop(&mut self) {
+        self.registry
+            .subscribers
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         for registered in &self.selects {
             self.registry.release(registered);
         }
