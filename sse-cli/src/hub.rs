@@ -53,8 +53,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "URL")]
     hub_url: Option<url::Url>,
     /// The key that verifies publishers' tokens: an HS256 secret, or with
-    /// --jwt-algorithm RS256 or ES256 a PEM public key; @FILE reads it from
-    /// a file. Without it, nobody may publish.
+    /// --jwt-algorithm RS256, ES256 or EdDSA a PEM public key; @FILE reads
+    /// it from a file. Without it, nobody may publish.
     #[arg(
         long,
         value_name = "KEY",
@@ -72,7 +72,8 @@ pub(crate) struct Args {
         hide_env_values = true
     )]
     subscriber_jwt_key: Option<String>,
-    /// The algorithm of both keys: HS256, RS256 or ES256.
+    /// The algorithm of both keys: HS256, RS256, ES256 or EdDSA. A token
+    /// signed with any other algorithm (`none` included) is refused.
     #[arg(long, value_name = "ALG", default_value = "HS256")]
     jwt_algorithm: KeyAlgorithm,
     /// The algorithm of the publisher key alone (overrides --jwt-algorithm).

@@ -525,11 +525,12 @@ async fn a_subscription_ends_when_its_token_expires() {
 }
 
 #[tokio::test]
-async fn rs256_and_es256_keys_verify_and_no_other_algorithm_passes() {
+async fn rs256_es256_and_eddsa_keys_verify_and_no_other_algorithm_passes() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     for (alg, algorithm, private) in [
         ("RS256", Algorithm::RS256, "rs256-private.pem"),
         ("ES256", Algorithm::ES256, "es256-private.pem"),
+        ("EdDSA", Algorithm::EdDSA, "eddsa-private.pem"),
     ] {
         let public_path = format!("{fixtures}/{}-public.pem", alg.to_lowercase());
         let key_arg = format!("@{public_path}");
@@ -538,7 +539,8 @@ async fn rs256_and_es256_keys_verify_and_no_other_algorithm_passes() {
         let pem = std::fs::read(format!("{fixtures}/{private}")).unwrap();
         let key = match algorithm {
             Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem).unwrap(),
-            _ => EncodingKey::from_ec_pem(&pem).unwrap(),
+            Algorithm::ES256 => EncodingKey::from_ec_pem(&pem).unwrap(),
+            _ => EncodingKey::from_ed_pem(&pem).unwrap(),
         };
         let good = sign(
             Header::new(algorithm),

@@ -12,6 +12,8 @@
 //! | `sse_hub_resets_total` | counter | reset events sent |
 //! | `sse_hub_subscribers_lagged_total` | counter | subscribers that fell further behind than history |
 //! | `sse_hub_history_bytes` | gauge | bytes held in the channels' histories (what subscribers behind read) |
+//! | `sse_hub_topic_subscribers` | gauge | topic subscriptions open (feature `topics`) |
+//! | `sse_hub_topic_updates_total` | counter | updates this instance read from the topics' channel |
 
 #[cfg(feature = "metrics")]
 mod recorded {
@@ -45,6 +47,12 @@ mod recorded {
     pub(crate) fn history_bytes(delta: f64) {
         metrics::gauge!("sse_hub_history_bytes").increment(delta);
     }
+    pub(crate) fn topic_subscribers(delta: f64) {
+        metrics::gauge!("sse_hub_topic_subscribers").increment(delta);
+    }
+    pub(crate) fn topic_update() {
+        metrics::counter!("sse_hub_topic_updates_total").increment(1);
+    }
 
     /// See [`describe_metrics`](crate::describe_metrics).
     pub(crate) fn describe() {
@@ -77,6 +85,14 @@ mod recorded {
             Unit::Bytes,
             "Encoded bytes held in the channels' histories, what subscribers that are behind read."
         );
+        describe_gauge!(
+            "sse_hub_topic_subscribers",
+            "Topic subscriptions open on this instance."
+        );
+        describe_counter!(
+            "sse_hub_topic_updates_total",
+            "Updates this instance read from the topics' channel (each matched once here)."
+        );
     }
 }
 
@@ -90,6 +106,8 @@ mod recorded {
     pub(crate) fn reset() {}
     pub(crate) fn lagged() {}
     pub(crate) fn history_bytes(_: f64) {}
+    pub(crate) fn topic_subscribers(_: f64) {}
+    pub(crate) fn topic_update() {}
 }
 
 pub(crate) use recorded::*;

@@ -40,6 +40,8 @@ pub enum KeyAlgorithm {
     Rs256,
     /// ECDSA on P-256 with SHA-256: the key is a PEM public key.
     Es256,
+    /// Ed25519: the key is a PEM public key.
+    EdDsa,
 }
 
 impl std::str::FromStr for KeyAlgorithm {
@@ -50,8 +52,9 @@ impl std::str::FromStr for KeyAlgorithm {
             "HS256" => Ok(KeyAlgorithm::Hs256),
             "RS256" => Ok(KeyAlgorithm::Rs256),
             "ES256" => Ok(KeyAlgorithm::Es256),
+            "EdDSA" => Ok(KeyAlgorithm::EdDsa),
             other => Err(format!(
-                "unsupported algorithm {other:?} (HS256, RS256 or ES256)"
+                "unsupported algorithm {other:?} (HS256, RS256, ES256 or EdDSA)"
             )),
         }
     }
@@ -83,7 +86,7 @@ pub struct InvalidKey {
 
 impl Key {
     /// A key for `algorithm`: the secret itself for HS256, a PEM public key
-    /// for RS256 and ES256.
+    /// for RS256, ES256 and EdDSA.
     ///
     /// # Errors
     ///
@@ -102,6 +105,10 @@ impl Key {
             KeyAlgorithm::Es256 => (
                 Algorithm::ES256,
                 DecodingKey::from_ec_pem(key).map_err(invalid)?,
+            ),
+            KeyAlgorithm::EdDsa => (
+                Algorithm::EdDSA,
+                DecodingKey::from_ed_pem(key).map_err(invalid)?,
             ),
         };
         Ok(Key { algorithm, key })

@@ -542,6 +542,7 @@ fn take<B: Backend>(shared: &Shared<B>, decoder: &mut EventDecoder, chunk: &Enco
             .iter()
             .map(|t| Topic::new(t, &shared.base))
             .collect();
+        crate::metrics::topic_update();
         let entry = Entry::update(
             envelope.id,
             topics,

@@ -48,6 +48,7 @@ impl Filter {
         registry
             .subscribers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::topic_subscribers(1.0);
         let selects = selects.into_iter().map(|m| registry.register(m)).collect();
         let granted = match access {
             Access::Public => Granted::Public,
@@ -95,6 +96,7 @@ impl Drop for Filter {
         self.registry
             .subscribers
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::topic_subscribers(-1.0);
         for registered in &self.selects {
             self.registry.release(registered);
         }

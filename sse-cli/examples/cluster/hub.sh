@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Three `sse hub` instances on one Redis, behind nginx, on this machine:
+#
+#   cargo build --release -p sse-cli && sse-cli/examples/cluster/hub.sh
+#
+# starts a Redis (port 6390), three `sse hub --redis` instances (8081-8083)
+# and nginx on http://127.0.0.1:8080/ balancing them round robin (the same
+# nginx.conf as run.sh). Open that page and subscribe to `*`, then publish to
+# any instance, for example through nginx:
+#
+#   curl -d topic=https://example.com/books/1 -d data=hello \
+#        -H "Authorization: Bearer $PUBLISHER_JWT" http://127.0.0.1:8080/.well-known/mercure
+#
+# ($PUBLISHER_JWT is printed below: HS256 with the key in MERCURE_PUBLISHER_JWT_KEY,
+# claims {"mercure":{"publish":["*"]}}). Kill the instance the page is on (the
+# pids are printed): the page resumes on another with what it missed.
+# Ctrl-C stops everything. Needs redis-server, nginx and python3.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+sse=${SSE:-$here/../../../target/release/sse}
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+export MERCURE_PUBLISHER_JWT_KEY=${MERCURE_PUBLISHER_JWT_KEY:-'!ChangeThisMercureHubJWTSecretKey!'}
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --dir "$dir" >"$dir/redis.log" &
+sleep 0.5
+upstreams=""
+for port in 8081 8082 8083; do
+    "$sse" hub --addr "127.0.0.1:$port" --hub-url http://127.0.0.1:8080/.well-known/mercure \
+        --redis redis://127.0.0.1:6390/ --anonymous --subscriptions 2>"$dir/$port.log" &
+    echo "instance 127.0.0.1:$port: pid $!"
+    upstreams="$upstreams server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"
+done
+: >"$dir/extra.conf"
+sed -e "s|{dir}|$dir|g" -e "s|{port}|8080|g" -e "s|{upstreams}|$upstreams|g" \
+    "$here/nginx.conf" >"$dir/nginx.conf"
+"$nginx" -c "$dir/nginx.conf" -p "$dir" &
+PUBLISHER_JWT=$(python3 -c '
+import base64, hashlib, hmac, json, os
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+head = b(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b(json.dumps({"mercure": {"publish": ["*"]}}).encode())
+key = os.environ["MERCURE_PUBLISHER_JWT_KEY"].encode()
+print(head + "." + body + "." + b(hmac.new(key, (head + "." + body).encode(), hashlib.sha256).digest()))')
+echo "PUBLISHER_JWT=$PUBLISHER_JWT"
+echo "open http://127.0.0.1:8080/ (Ctrl-C to stop)"
+wait
