@@ -49,7 +49,9 @@ pub(crate) struct Args {
     addr: SocketAddr,
     /// The hub's public URL: the audience RFC 9068 tokens must name, the
     /// base of relative topics and patterns, and the namespace publishers
-    /// may not write into. Default: http://ADDR/.well-known/mercure.
+    /// may not write into. Default: http://ADDR/.well-known/mercure, and a
+    /// token may then also name http://HOST/.well-known/mercure of the
+    /// request's Host header as its audience.
     #[arg(long, value_name = "URL")]
     hub_url: Option<url::Url>,
     /// The key that verifies publishers' tokens: an HS256 secret, or with
@@ -180,6 +182,7 @@ async fn serve<B: Backend>(
     let mut mercure = Mercure::builder(topics)
         .anonymous(args.anonymous)
         .subscriptions(args.subscriptions)
+        .audience_from_host(args.hub_url.is_none())
         .publish_origins(args.publish_origins.clone())
         .stop(stopped, args.drain);
     if let Some(key) = &args.publisher_jwt_key {

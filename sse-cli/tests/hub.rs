@@ -600,6 +600,26 @@ async fn rfc_9068_tokens_need_their_type_audience_and_expiry() {
         publish(&url, Some(&good), &other).await.status(),
         StatusCode::FORBIDDEN
     );
+    // Without --hub-url, the hub URL of the request's own Host is an
+    // audience too (as behind a proxy that keeps the Host).
+    let proxied = sign(
+        at(),
+        &key,
+        claims(json!({ "aud": "http://hub.example/.well-known/mercure" })),
+    );
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("host", "hub.example")
+        .bearer_auth(&proxied)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        publish(&url, Some(&proxied), &form).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let array_aud = sign(
         at(),
         &key,

@@ -72,7 +72,11 @@ async fn a_hung_or_emptied_redis_fails_publishes_in_bounded_time_and_loses_nothi
     if got[0].1 == "lost" {
         got.push(next(&mut stream).await);
     }
-    assert_eq!(got.last(), Some(&("message".into(), "two".into())), "{got:?}");
+    assert_eq!(
+        got.last(),
+        Some(&("message".into(), "two".into())),
+        "{got:?}"
+    );
 
     // Restarted without its data: the loss is announced, then the updates
     // go on.

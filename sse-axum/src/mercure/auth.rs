@@ -86,7 +86,7 @@ pub struct InvalidKey {
 
 impl Key {
     /// A key for `algorithm`: the secret itself for HS256, a PEM public key
-    /// for RS256, ES256 and EdDSA.
+    /// for RS256, ES256 and `EdDSA`.
     ///
     /// # Errors
     ///

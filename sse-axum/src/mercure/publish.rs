@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use sse_hub::backend::Backend;
 use sse_hub::topics::{PublishError, Topic, Update, UpdateError};
 
+use super::answer::{form_pairs, query_token, text};
 use super::auth::{find_token, validate, Denied, Source};
-use super::{form_pairs, text, Mercure, MAX_FIELD_LEN, MAX_TOPICS};
+use super::config::{Mercure, MAX_FIELD_LEN, MAX_TOPICS};
 
 pub(super) async fn publish<B: Backend>(
     State(mercure): State<Mercure<B>>,
@@ -33,7 +34,7 @@ pub(super) async fn publish<B: Backend>(
                 &token,
                 key,
                 config.issuer.as_deref(),
-                &config.audiences(),
+                &config.audiences(&headers),
                 base,
             ) {
                 Ok(rights) => rights,
@@ -82,15 +83,6 @@ pub(super) async fn publish<B: Backend>(
         )
             .into_response(),
     }
-}
-
-/// The `access_token` query parameter, if any.
-pub(super) fn query_token(uri: &Uri) -> Option<String> {
-    let pairs = form_pairs(uri.query().unwrap_or_default().as_bytes())?;
-    pairs
-        .into_iter()
-        .find(|(n, _)| n == "access_token")
-        .map(|(_, v)| v)
 }
 
 /// Why a form was refused.

@@ -10,9 +10,10 @@ use sse_hub::backend::Backend;
 use sse_hub::topics::{Access, MatchType, Matcher, EARLIEST};
 use sse_hub::Resume;
 
+use super::answer::form_pairs;
 use super::auth::{find_token, validate, Denied};
+use super::config::{Mercure, MAX_MATCHERS, MERCURE_LAST_EVENT_ID};
 use super::subscriptions::Tracked;
-use super::{form_pairs, Mercure, MAX_MATCHERS, MERCURE_LAST_EVENT_ID};
 use crate::{KeepAlive, Sse};
 
 /// What a subscribe request asks for.
@@ -41,7 +42,7 @@ pub(super) async fn subscribe<B: Backend>(
             let Some(key) = &config.subscriber else {
                 return Denied::InvalidToken.into_response();
             };
-            let audiences = config.audiences();
+            let audiences = config.audiences(&headers);
             match validate(&token, key, config.issuer.as_deref(), &audiences, base) {
                 Ok(rights) => Some(rights),
                 Err(denied) => return denied.into_response(),

@@ -22,9 +22,9 @@ use sse_codec::EncodedFrame;
 use sse_hub::backend::Backend;
 use sse_hub::topics::{MatchType, TopicHub, TopicSubscription, Update, RESERVED_TYPE};
 
+use super::answer::query_token;
 use super::auth::{find_token, validate, Denied, Rights};
-use super::publish::query_token;
-use super::{Mercure, PATH};
+use super::config::{Mercure, PATH};
 
 /// The path of the subscriptions API, and the start of every
 /// subscription's topic.
@@ -195,7 +195,7 @@ pub(super) async fn list<B: Backend>(
                 &token,
                 key,
                 config.issuer.as_deref(),
-                &config.audiences(),
+                &config.audiences(&headers),
                 base,
             ) {
                 Ok(rights) => rights,

@@ -3,7 +3,7 @@
 //! publisher's (feature `topics`). The model is the Mercure protocol's,
 //! and `sse hub` (sse-cli) is a Mercure hub on it, but nothing here is
 //! HTTP: an axum or warp application serves a [`TopicSubscription`] as it
-//! serves a [`Subscription`].
+//! serves a [`Subscription`](crate::Subscription).
 //!
 //! A [`TopicHub`] runs on a [`Hub`] (in memory, or on Redis across
 //! instances) and uses one of its channels to carry every update in one
@@ -45,23 +45,24 @@
 mod log;
 mod matcher;
 mod presence;
+mod reader;
 mod subscription;
 mod update;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
-use sse_codec::{EncodedFrame, Event, EventDecoder};
+use sse_codec::{EncodedFrame, Event};
 use url::Url;
 
-use self::log::{Entry, LocalLog, LogLimits, Registry};
+use self::log::{LocalLog, LogLimits, Registry};
+use self::reader::{order, read_channel, Shared};
 use self::subscription::Filter;
 use self::update::{as_event, Envelope};
 use crate::backend::Backend;
 use crate::lock::lock;
 use crate::resume::Resume;
-use crate::{Hub, Subscription};
+use crate::Hub;
 
 pub use self::matcher::{InvalidMatcher, MatchType, Matcher, Topic, MAX_PATTERN_LEN};
 pub use self::presence::{REFRESH as PRESENCE_REFRESH, TTL as PRESENCE_TTL};
@@ -113,21 +114,6 @@ impl Drop for AbortOnDrop {
             task.abort();
         }
     }
-}
-
-#[derive(Debug)]
-struct Shared<B> {
-    hub: Hub<B>,
-    channel: String,
-    base: Url,
-    log: Arc<LocalLog>,
-    registry: Arc<Registry>,
-    /// True once the instance has read the channel's history.
-    ready: tokio::sync::watch::Sender<bool>,
-    /// The order of the last channel event read (see [`order`]).
-    read_upto: tokio::sync::watch::Sender<(u64, u64)>,
-    reset: EncodedFrame,
-    presence: Arc<presence::Presence>,
 }
 
 /// Configures a [`TopicHub`]; made by [`TopicHub::builder`].
@@ -477,82 +463,4 @@ pub struct TopicStats {
     /// Distinct patterns in use by subscribers (each evaluated once per
     /// update).
     pub patterns: usize,
-}
-
-/// A hub id as a position in the channel's order: `n` (in memory) is
-/// `(0, n)`, `<epoch>-<seq>` (on Redis) is `(epoch, seq)`.
-fn order(hub_id: &str) -> Option<(u64, u64)> {
-    match hub_id.split_once('-') {
-        Some((epoch, seq)) => Some((epoch.parse().ok()?, seq.parse().ok()?)),
-        None => Some((0, hub_id.parse().ok()?)),
-    }
-}
-
-/// The instance's one reader of the hub's channel: from the oldest event
-/// of its history, then live, each decoded once into the local log.
-async fn read_channel<B: Backend>(shared: Arc<Shared<B>>) {
-    let mut subscription = loop {
-        match shared.hub.subscribe(&shared.channel, Resume::Oldest).await {
-            Ok(subscription) => break subscription,
-            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-        }
-    };
-    let mut decoder = EventDecoder::with_max_event_size(64 << 20);
-    // What is ready now is the history: read it, then say so.
-    while let Some(Some(chunk)) = subscription.next().now_or_never() {
-        take(&shared, &mut decoder, &chunk);
-    }
-    shared.ready.send_replace(true);
-    read_live(&shared, &mut decoder, &mut subscription).await;
-}
-
-async fn read_live<B: Backend>(
-    shared: &Shared<B>,
-    decoder: &mut EventDecoder,
-    subscription: &mut Subscription,
-) {
-    while let Some(chunk) = subscription.next().await {
-        take(shared, decoder, &chunk);
-    }
-}
-
-/// Appends the events of `chunk` to the local log.
-fn take<B: Backend>(shared: &Shared<B>, decoder: &mut EventDecoder, chunk: &EncodedFrame) {
-    let mut upto = None;
-    decoder.for_each_event(chunk.as_bytes(), |event| {
-        let Ok(event) = event else { return };
-        if let Some(at) = event.id().and_then(order) {
-            upto = Some(at);
-        }
-        if event.event_type() == shared.hub.reset_type() {
-            // The hub's reset: its backend lost events.
-            shared.log.push(Entry::reset());
-            return;
-        }
-        // An event that is not an envelope (someone else wrote into the
-        // channel) is not an update.
-        let Ok(envelope) = serde_json::from_str::<Envelope>(event.data()) else {
-            return;
-        };
-        let Some(frame) = envelope.frame() else {
-            return;
-        };
-        let topics = envelope
-            .topics
-            .iter()
-            .map(|t| Topic::new(t, &shared.base))
-            .collect();
-        crate::metrics::topic_update();
-        let entry = Entry::update(
-            envelope.id,
-            topics,
-            envelope.private,
-            frame,
-            &shared.registry,
-        );
-        shared.log.push(entry);
-    });
-    if let Some(at) = upto {
-        shared.read_upto.send_replace(at);
-    }
 }

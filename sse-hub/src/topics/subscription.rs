@@ -9,6 +9,7 @@ use futures_core::Stream;
 use sse_codec::EncodedFrame;
 
 use super::log::{Entry, LocalLog, Read, Registered, Registry, What};
+use super::matcher::Matcher;
 
 /// Which private updates a subscriber may read: the rights its token
 /// grants. Public updates reach every subscriber whose matchers select
@@ -20,7 +21,7 @@ pub enum Access {
     Public,
     /// Also the private updates one of whose topics one of these matchers
     /// matches.
-    Topics(Vec<super::Matcher>),
+    Topics(Vec<Matcher>),
 }
 
 /// What a subscription holds of its access: its matchers, registered.
@@ -40,11 +41,7 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    pub(crate) fn new(
-        selects: Vec<super::Matcher>,
-        access: Access,
-        registry: &Arc<Registry>,
-    ) -> Filter {
+    pub(crate) fn new(selects: Vec<Matcher>, access: Access, registry: &Arc<Registry>) -> Filter {
         registry
             .subscribers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
