@@ -9,9 +9,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use crate::send_timeout::SendTimeout;
 
@@ -107,22 +110,10 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    // HTTP/2 for event streams: many long-lived streams per connection,
-    // each holding little, and pings to find dead peers. Flow control is
-    // per stream: a stream its client does not read stalls alone.
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(limits.max_streams_per_connection)
-        .max_send_buf_size(H2_SEND_BUFFER)
-        .keep_alive_interval(H2_PING_INTERVAL)
-        .keep_alive_timeout(H2_PING_TIMEOUT);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builders = Arc::new(Builders::new(&limits));
+    // Set when the server stops: each connection then finishes its
+    // request in flight (HTTP/1) or its open streams (HTTP/2), and closes.
+    let (stop, stopped) = watch::channel(false);
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     // Told when a connection of ours closes, and so frees a descriptor.
     let closed = Arc::new(tokio::sync::Notify::new());
@@ -169,28 +160,144 @@ where
             });
             continue;
         };
-        // A small send buffer, so that progress shows at the socket (see
-        // `send_timeout`); a failure leaves the kernel's default.
-        let _ = socket2::SockRef::from(&socket).set_send_buffer_size(send_timeout::SEND_BUFFER);
-        let socket = SendTimeout::new(socket, limits.send_timeout);
-        let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(socket),
-                TowerToHyperService::new(service.clone()),
-            )
-            .into_owned();
-        let connection = graceful.watch(connection);
         let closed = Arc::clone(&closed);
+        let builders = Arc::clone(&builders);
+        let service = service.clone();
+        let stopped = stopped.clone();
         tokio::spawn(async move {
-            let _ = connection.await;
+            serve_connection(socket, service, &builders, limits, stopped).await;
             drop(permit);
             closed.notify_one();
         });
     }
-    match tokio::time::timeout(grace, graceful.shutdown()).await {
-        Ok(()) => Stopped::Drained,
+    // Every connection is told, and the server waits until each has
+    // given back its place.
+    let _ = stop.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(grace, open.acquire_many(all)).await;
+    match drained {
+        Ok(_) => Stopped::Drained,
         Err(_) => Stopped::GraceExpired,
     }
+}
+
+/// hyper's connection settings, one for each protocol, made once.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn new(limits: &Limits) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        // HTTP/2 for event streams: many long-lived streams per connection,
+        // each holding little, and pings to find dead peers. Flow control is
+        // per stream: a stream its client does not read stalls alone.
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(limits.max_streams_per_connection)
+            .max_send_buf_size(H2_SEND_BUFFER)
+            .keep_alive_interval(H2_PING_INTERVAL)
+            .keep_alive_timeout(H2_PING_TIMEOUT);
+        Builders { http1, http2 }
+    }
+}
+
+/// The HTTP/2 connection preface (RFC 9113, section 3.4): how a client
+/// that speaks HTTP/2 without a prior upgrade (h2c, or a proxy) begins.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Serves one accepted connection until it closes, or until `stopped`
+/// says the server stops and its last request or stream is done.
+///
+/// The protocol is told from the first bytes, *peeked* (left in the
+/// socket) rather than read: hyper's HTTP/1 connection then reads the
+/// request head into its own buffer in one go. (hyper-util's automatic
+/// builder reads them first and hands them over, and the HTTP/1 read
+/// buffer grows from 8 to 16 KiB to take the rest.) Each protocol's
+/// connection is boxed at its own size, so an HTTP/1 connection does not
+/// carry room for HTTP/2's state.
+async fn serve_connection<S, B>(
+    socket: TcpStream,
+    service: S,
+    builders: &Builders,
+    limits: Limits,
+    stopped: watch::Receiver<bool>,
+) where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Ok(Some(http2)) = tokio::time::timeout(limits.header_timeout, speaks_http2(&socket)).await
+    else {
+        return; // closed or silent before its first request
+    };
+    // A small send buffer, so that progress shows at the socket (see
+    // `send_timeout`); a failure leaves the kernel's default.
+    let _ = socket2::SockRef::from(&socket).set_send_buffer_size(send_timeout::SEND_BUFFER);
+    let io = TokioIo::new(SendTimeout::new(socket, limits.send_timeout));
+    let service = TowerToHyperService::new(service);
+    if http2 {
+        let connection = Box::pin(builders.http2.serve_connection(io, service));
+        until_stopped(connection, stopped, http2::Connection::graceful_shutdown).await;
+    } else {
+        let connection = Box::pin(builders.http1.serve_connection(io, service).with_upgrades());
+        until_stopped(
+            connection,
+            stopped,
+            http1::UpgradeableConnection::graceful_shutdown,
+        )
+        .await;
+    }
+}
+
+/// Whether the client begins with the HTTP/2 preface (`Some(true)`),
+/// with anything else (`Some(false)`: HTTP/1), or closes first (`None`).
+/// Nothing is consumed.
+async fn speaks_http2(socket: &TcpStream) -> Option<bool> {
+    let mut first = [0u8; H2_PREFACE.len()];
+    let mut wait = Duration::from_millis(1);
+    loop {
+        let peeked = socket.peek(&mut first).await.ok()?;
+        match &first[..peeked] {
+            [] => return None,
+            bytes if !H2_PREFACE.starts_with(bytes) => return Some(false),
+            bytes if bytes.len() == H2_PREFACE.len() => return Some(true),
+            // Part of the preface: peeking again would return at once with
+            // the same bytes, so wait a little for the rest.
+            _ => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Drives `connection` to its end; once `stopped` turns true (or its
+/// server is gone), asks it to finish gracefully and drives it on.
+async fn until_stopped<C: Future>(
+    mut connection: std::pin::Pin<Box<C>>,
+    mut stopped: watch::Receiver<bool>,
+    graceful_shutdown: impl FnOnce(std::pin::Pin<&mut C>),
+) {
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stopped.wait_for(|stopped| *stopped) => {}
+    }
+    graceful_shutdown(connection.as_mut());
+    let _ = connection.await;
 }
 
 /// The wait after a failed `accept`: the first, doubled per failure in a

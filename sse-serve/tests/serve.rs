@@ -76,3 +76,68 @@ async fn limits_hold_and_the_server_stops_on_its_signal() {
         .unwrap();
     assert_eq!(stopped, Stopped::Drained);
 }
+
+/// The protocol is told from the first bytes without taking them: a
+/// client whose first bytes arrive in pieces is served in its protocol,
+/// an HTTP/1 request that starts like the HTTP/2 preface ("P") included,
+/// and one that stops mid-preface is closed after the header timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_protocol_is_told_from_first_bytes_sent_in_pieces() {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/", axum::routing::post(|| async { "posted" }));
+    let limits = Limits {
+        header_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    tokio::spawn(serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
+    let pause = || tokio::time::sleep(Duration::from_millis(50));
+
+    // HTTP/1, its method's first letter alone first: hyper reads the
+    // whole head, "P" included.
+    let mut http1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    http1.write_all(b"P").await.unwrap();
+    pause().await;
+    http1
+        .write_all(b"OST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_all(&mut http1).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("posted"), "{answer}");
+
+    // HTTP/2's preface in two pieces, then the client's SETTINGS: the
+    // server answers with its own SETTINGS frame (type 4 on stream 0).
+    let mut http2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    http2.write_all(&PREFACE[..8]).await.unwrap();
+    pause().await;
+    http2.write_all(&PREFACE[8..]).await.unwrap();
+    http2.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    let mut frame = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), http2.read_exact(&mut frame))
+        .await
+        .expect("the server's SETTINGS in time")
+        .unwrap();
+    assert_eq!(frame[3], 4, "a SETTINGS frame: {frame:?}");
+    assert_eq!(&frame[5..], &[0, 0, 0, 0], "on stream 0: {frame:?}");
+
+    // Part of the preface and then silence: closed, unanswered, after the
+    // header timeout.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    silent.write_all(&PREFACE[..3]).await.unwrap();
+    let start = Instant::now();
+    let answer = read_all(&mut silent).await;
+    assert_eq!(answer, "");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "closed after {:?}",
+        start.elapsed()
+    );
+}
