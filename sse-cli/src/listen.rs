@@ -38,6 +38,10 @@ pub(crate) struct Args {
     /// The request body, sent on every connection.
     #[arg(short = 'd', long = "data", value_name = "BODY")]
     body: Option<String>,
+    /// Send a request other than GET again after events have arrived (by
+    /// default only GET is: a POST is not submitted twice).
+    #[arg(long)]
+    resend: bool,
     /// Send this Last-Event-ID from the first request on.
     #[arg(long, value_name = "ID")]
     last_event_id: Option<String>,
@@ -72,6 +76,9 @@ pub(crate) async fn run(args: Args) -> Result<(), Failed> {
     }
     if let Some(id) = args.last_event_id.clone() {
         builder = builder.last_event_id(id);
+    }
+    if args.resend {
+        builder = builder.resend_after_events(true);
     }
     if let Some(n) = args.max_reconnects {
         builder = builder.max_reconnects(n);

@@ -34,6 +34,7 @@ pub struct EventSourceBuilder {
     max_event_size: Option<usize>,
     idle_timeout: Option<Duration>,
     headers_with: Option<HeadersWith>,
+    resend_after_events: Option<bool>,
 }
 
 impl EventSourceBuilder {
@@ -54,6 +55,7 @@ impl EventSourceBuilder {
             max_event_size: None,
             idle_timeout: None,
             headers_with: None,
+            resend_after_events: None,
         }
     }
 
@@ -65,7 +67,9 @@ impl EventSourceBuilder {
         self
     }
 
-    /// The request method (default `GET`).
+    /// The request method (default `GET`). A request other than `GET` is
+    /// not sent again once an event has arrived, unless
+    /// [`resend_after_events`](Self::resend_after_events) says so.
     pub fn method(mut self, method: Method) -> Self {
         self.method = method;
         self
@@ -175,6 +179,24 @@ impl EventSourceBuilder {
         self
     }
 
+    /// Whether the request is sent again when its stream ends or breaks
+    /// after an event has arrived. Default: yes for `GET` (what
+    /// `EventSource` does, sending `Last-Event-ID`), no for any other
+    /// method: a POST to a model's chat-completions API would submit the
+    /// prompt again, and bill it again, and its answer would start over
+    /// rather than resume. Without resending, such a stream ends: quietly
+    /// when the server ends the response, with [`Error::NotResent`] when
+    /// the connection breaks or goes idle. Before the first event, a
+    /// request is retried with backoff whatever its method, as the
+    /// server cannot have acted on it in a way the client saw.
+    ///
+    /// Say `true` for a POST that the server treats as idempotent (one
+    /// that resumes with `Last-Event-ID`, say).
+    pub fn resend_after_events(mut self, resend: bool) -> Self {
+        self.resend_after_events = Some(resend);
+        self
+    }
+
     /// The decoder's limit on one event (default
     /// [`sse_codec::DEFAULT_MAX_EVENT_SIZE`]); larger events are skipped
     /// with [`Error::Decode`].
@@ -247,6 +269,9 @@ impl EventSourceBuilder {
             min_reconnect_delay: self.min_reconnect_delay,
             max_reconnects: self.max_reconnects,
             idle_timeout: self.idle_timeout,
+            resend_after_events: self
+                .resend_after_events
+                .unwrap_or(request.method == Method::GET),
         };
         let connection = Connection::new(request, policy, decoder);
         Ok(EventSource {

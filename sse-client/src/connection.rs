@@ -44,6 +44,8 @@ struct Link {
     reconnects: u32,
     /// Connection attempts that failed since the last one that opened.
     failures: u32,
+    /// Whether an event has arrived, on any connection.
+    events_arrived: bool,
 }
 
 impl Connection {
@@ -56,6 +58,7 @@ impl Connection {
                 decoder,
                 reconnects: 0,
                 failures: 0,
+                events_arrived: false,
             },
             state: State::Connect(None),
             ready: VecDeque::new(),
@@ -117,25 +120,30 @@ impl Link {
                         }
                     }
                 }
-                State::Open(body) => match self.read(body).await {
-                    Err(idle) => {
-                        self.decoder.finish();
-                        *state = State::Connect(Some(self.backoff()));
-                        return Some(Err(Error::Idle(idle)));
+                State::Open(body) => {
+                    // `None`: the server ended the response; else why the
+                    // connection broke.
+                    let ended = match self.read(body).await {
+                        Ok(Some(Ok(mut chunk))) => {
+                            self.decode(&mut chunk, ready);
+                            continue;
+                        }
+                        Ok(None) => None,
+                        Ok(Some(Err(err))) => Some(Error::Transport(err)),
+                        Err(idle) => Some(Error::Idle(idle)),
+                    };
+                    self.decoder.finish();
+                    if self.events_arrived && !self.policy.resend_after_events {
+                        // Not sent again: a normal end is the end, a
+                        // broken one an error.
+                        *state = State::Closed;
+                        return ended.map(|err| Err(Error::NotResent(Box::new(err))));
                     }
-                    Ok(Some(Ok(mut chunk))) => self.decode(&mut chunk, ready),
-                    Ok(Some(Err(err))) => {
-                        // The connection broke: as after a close, plus the
-                        // error.
-                        self.decoder.finish();
-                        *state = State::Connect(Some(self.backoff()));
-                        return Some(Err(Error::Transport(err)));
+                    *state = State::Connect(Some(self.backoff()));
+                    if let Some(err) = ended {
+                        return Some(Err(err));
                     }
-                    Ok(None) => {
-                        self.decoder.finish();
-                        *state = State::Connect(Some(self.backoff()));
-                    }
-                },
+                }
             }
         }
     }
@@ -223,8 +231,10 @@ impl Link {
             match self.decoder.decode_frame(chunk) {
                 Ok(None) => return,
                 Ok(Some(frame)) => {
-                    if let Frame::Retry(retry) = frame {
-                        self.policy.retry = retry;
+                    match &frame {
+                        Frame::Retry(retry) => self.policy.retry = *retry,
+                        Frame::Event(_) => self.events_arrived = true,
+                        _ => {}
                     }
                     ready.push_back(Ok(Message::Frame(frame)));
                 }

@@ -40,6 +40,12 @@ pub enum Error {
     /// [`EventSourceBuilder::max_reconnects`] was reached. Fatal.
     #[error("gave up after {0} reconnections")]
     ReconnectLimit(u32),
+    /// The connection broke ([`Error::Transport`]) or went idle
+    /// ([`Error::Idle`]) after an event had arrived, and the request is not
+    /// sent again ([`EventSourceBuilder::resend_after_events`]: the default
+    /// for a method other than `GET`). Fatal: what arrived is all there is.
+    #[error("the stream broke after its first event, and the request is not sent again: {0}")]
+    NotResent(#[source] Box<Error>),
 }
 
 /// A response the client did not take as an event stream: its status, its

@@ -24,6 +24,15 @@
 //! reconnections, idle and connect timeouts, and exponential backoff with
 //! jitter, capped, while the network is down.
 //!
+//! Unlike `EventSource`, which only sends GET and sends it again whenever
+//! the stream ends, a request with another method is sent again only until
+//! its first event arrives: a POST to a model's chat-completions API would
+//! otherwise submit the prompt twice, be billed twice, and start its answer
+//! over. After an event, a stream the server ends is the end (no error),
+//! and one that breaks ends with [`Error::NotResent`]. GET keeps the
+//! browser's behaviour; [`EventSourceBuilder::resend_after_events`] opts a
+//! POST in (a server that resumes it with `Last-Event-ID`).
+//!
 //! # Example
 //!
 //! ```no_run

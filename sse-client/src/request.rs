@@ -34,6 +34,9 @@ pub(crate) struct Policy {
     pub(crate) min_reconnect_delay: Duration,
     pub(crate) max_reconnects: Option<u32>,
     pub(crate) idle_timeout: Option<Duration>,
+    /// Whether the request is sent again once an event has arrived
+    /// ([`EventSourceBuilder::resend_after_events`](crate::EventSourceBuilder::resend_after_events)).
+    pub(crate) resend_after_events: bool,
 }
 
 /// A function that makes the headers of each connection attempt.

@@ -49,6 +49,8 @@ async fn reconnects_with_last_event_id_honours_retry_and_stops_on_204() {
         .header("authorization", "Bearer secret")
         .header("x-tenant", "acme")
         .body("{\"stream\":true}")
+        // A POST that the server resumes with Last-Event-ID: opted in.
+        .resend_after_events(true)
         .build()
         .unwrap();
     let items = run(source).await;
@@ -465,4 +467,88 @@ fn an_invalid_request_is_a_typed_error() {
         matches!(err, Error::Request(RequestError::LastEventId(_))),
         "{err}"
     );
+}
+
+/// An event stream cut mid-body: chunked, one event, then the connection
+/// closes without the last chunk (a transport error, not an end).
+const CUT_AFTER_AN_EVENT: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\nf\r\nid: 1\ndata: a\n\n\r\n";
+
+fn post(url: &str) -> sse_client::EventSourceBuilder {
+    EventSource::builder(url)
+        .method(reqwest::Method::POST)
+        .body("{\"prompt\":\"hi\"}")
+        .retry(Duration::from_millis(10))
+        .min_reconnect_delay(Duration::ZERO)
+}
+
+#[tokio::test]
+async fn a_post_is_not_sent_again_once_an_event_has_arrived() {
+    // Cut after its first event: the stream ends with the error, and the
+    // server sees one request (a chat completion is not submitted twice).
+    let (url, recorded) = serve(vec![
+        Step::Raw(CUT_AFTER_AN_EVENT),
+        Step::Stream("data: again\n\n"),
+    ])
+    .await;
+    let items = run(post(&url).build().unwrap()).await;
+    assert_eq!(
+        events(&items),
+        [("message".into(), "a".into(), Some("1".into()))]
+    );
+    let err = items.last().unwrap().as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::NotResent(cause) if matches!(**cause, Error::Transport(_))),
+        "{err}"
+    );
+    assert!(err.is_fatal());
+    assert_eq!(requests(&recorded).len(), 1);
+
+    // Ended by the server after its events: the end, with no error.
+    let (url, recorded) = serve(vec![
+        Step::Stream("id: 1\ndata: a\n\nid: 2\ndata: b\n\n"),
+        Step::Stream("data: again\n\n"),
+    ])
+    .await;
+    let items = run(post(&url).build().unwrap()).await;
+    assert_eq!(events(&items).len(), 2);
+    assert!(items.iter().all(Result::is_ok));
+    assert_eq!(requests(&recorded).len(), 1);
+
+    // Opted in: sent again, with Last-Event-ID.
+    let (url, recorded) = serve(vec![Step::Raw(CUT_AFTER_AN_EVENT), Step::Status(204)]).await;
+    let items = run(post(&url).resend_after_events(true).build().unwrap()).await;
+    assert_eq!(events(&items).len(), 1);
+    let requests = requests(&recorded);
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn a_post_cut_before_its_first_event_is_retried() {
+    // A failed connection, then a stream cut after a comment only: no
+    // event arrived, so both are retried; the third answers and ends.
+    let (url, recorded) = serve(vec![
+        Step::Drop,
+        Step::Raw("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n4\r\n: a\n\r\n"),
+        Step::Stream("id: 1\ndata: answer\n\n"),
+        Step::Stream("data: again\n\n"),
+    ])
+    .await;
+    let items = run(post(&url).build().unwrap()).await;
+    assert_eq!(
+        events(&items),
+        [("message".into(), "answer".into(), Some("1".into()))]
+    );
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| matches!(i, Err(Error::Transport(_))))
+            .count(),
+        2
+    );
+    let requests = requests(&recorded);
+    assert_eq!(requests.len(), 3);
+    assert!(requests
+        .iter()
+        .all(|r| r.method == "POST" && r.body == "{\"prompt\":\"hi\"}"));
 }
