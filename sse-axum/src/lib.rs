@@ -82,7 +82,7 @@ use futures_core::Stream;
 use http::header::HeaderValue;
 use http::request::Parts;
 use sse_codec::http::RESPONSE_HEADERS;
-use sse_codec::stream::{EncodeStream, IntoOutgoing};
+use sse_codec::stream::{started, EncodeStream, IntoOutgoing};
 
 mod event;
 #[cfg(feature = "mercure")]
@@ -180,8 +180,15 @@ where
     S: Stream + Send + 'static,
     S::Item: IntoOutgoing,
 {
+    /// 200 with the event stream, or 204 No Content when the stream ends
+    /// before its first item (a hub subscription that resumed after its
+    /// channel's end: see [`sse_codec::stream::started`]), which
+    /// stops a browser's `EventSource`.
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::from_stream(self.chunks.end_on_error()));
+        let Some(chunks) = started(Box::pin(self.chunks.end_on_error())) else {
+            return http::StatusCode::NO_CONTENT.into_response();
+        };
+        let mut response = Response::new(Body::from_stream(chunks));
         for (name, value) in RESPONSE_HEADERS {
             response
                 .headers_mut()

@@ -10,10 +10,11 @@ use std::future::Future;
 
 use sse_codec::{ByteStr, Event};
 
+use crate::end::{ChannelStatus, End};
 use crate::resume::Resume;
 use crate::stats::{ChannelStats, HubStats};
 
-pub use crate::log::{FrameLog, Reader, Start};
+pub use crate::log::{Ended, FrameLog, Reader, Start};
 pub use crate::resume::Replay;
 pub use sse_codec::EncodedFrame;
 
@@ -70,6 +71,31 @@ pub trait Backend: Send + Sync + 'static {
         channel: &str,
         from: Resume<'_>,
     ) -> impl Future<Output = Result<Start, Self::Error>> + Send;
+
+    /// Ends `channel` with `end`, as [`Hub::end`](crate::Hub::end)
+    /// describes: an entry after the channel's events, with the next id,
+    /// that every subscriber reads last ([`FrameLog::push_end`]), replayed
+    /// to later ones, kept for the history's `ended_ttl`. Returns its id;
+    /// on an ended channel, changes nothing and returns the end's id.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not store it; the channel did not end.
+    fn end(
+        &self,
+        channel: &str,
+        end: End,
+    ) -> impl Future<Output = Result<ByteStr, Self::Error>> + Send;
+
+    /// What `channel` is now ([`Hub::status`](crate::Hub::status)).
+    ///
+    /// # Errors
+    ///
+    /// The backend could not be reached.
+    fn status(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<ChannelStatus, Self::Error>> + Send;
 
     /// Statistics of one channel, or `None` if it does not exist.
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats>;

@@ -83,10 +83,12 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod backend;
+mod end;
 mod lock;
 mod log;
 mod memory;
 mod metrics;
+mod producer;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
@@ -105,8 +107,10 @@ use crate::backend::Backend;
 #[cfg(feature = "metrics")]
 use crate::resume::Replay;
 
+pub use crate::end::{ChannelStatus, End, END_TYPE};
 pub use crate::log::HistoryLimits;
 pub use crate::memory::MemoryBackend;
+pub use crate::producer::{Cancelled, Producer, ProducerTaken, DROPPED};
 pub use crate::resume::Resume;
 pub use crate::stats::{ChannelStats, HubStats};
 pub use crate::subscription::Subscription;
@@ -139,6 +143,8 @@ pub struct Hub<B = MemoryBackend> {
 struct Inner<B> {
     backend: B,
     reset: Arc<Event>,
+    /// The producers in this process, for `cancel`.
+    producers: producer::Producers,
 }
 
 impl<B> Clone for Hub<B> {
@@ -250,6 +256,7 @@ impl<B: Backend> Hub<B> {
             Replay::Missed(frames) => {
                 metrics::replayed(frames.len() as u64 + start.reader.behind());
             }
+            Replay::Ended(frames) => metrics::replayed(frames.len() as u64),
             Replay::Reset { .. } => metrics::reset(),
         }
         Ok(Subscription::new(
@@ -257,6 +264,57 @@ impl<B: Backend> Hub<B> {
             start.reader,
             Arc::clone(&self.inner.reset),
         ))
+    }
+
+    /// Ends `channel` with `end` and returns the end event's id: its
+    /// subscribers get what was published before, then the end event (type
+    /// [`END_TYPE`], data [`End::to_json`]), and their streams finish. The
+    /// end is kept in history and replayed: a subscriber that comes later
+    /// gets what it missed, then the end; one that resumes *after* the end
+    /// gets nothing, at once ([`Subscription::is_finished`]; the adapters
+    /// answer 204). The ended channel is dropped
+    /// [`HistoryLimits::ended_ttl`] after its end. Ending an ended channel
+    /// changes nothing and returns the end's id. Publishing after the end
+    /// opens the channel again; a [`Producer`] is the way to write a channel
+    /// that ends.
+    ///
+    /// # Errors
+    ///
+    /// The backend's error; never, for the in-memory backend.
+    pub async fn end(&self, channel: &str, end: End) -> Result<ByteStr, B::Error> {
+        self.inner.backend.end(channel, end).await
+    }
+
+    /// Whether `channel` is unknown (never used, or ended and expired),
+    /// live, or ended (and how).
+    ///
+    /// # Errors
+    ///
+    /// The backend's error; never, for the in-memory backend.
+    pub async fn status(&self, channel: &str) -> Result<ChannelStatus, B::Error> {
+        self.inner.backend.status(channel).await
+    }
+
+    /// The writer of `channel`, which ends it when dropped without
+    /// [`Producer::end`] and hears [`cancel`](Self::cancel).
+    ///
+    /// # Errors
+    ///
+    /// [`ProducerTaken`]: the channel has a producer in this process.
+    pub fn producer(&self, channel: &str) -> Result<Producer<B>, ProducerTaken> {
+        Producer::new(self, channel)
+    }
+
+    /// Asks `channel`'s producer to stop: its [`Producer::cancelled`]
+    /// completes (it then stops its work and ends the channel, with
+    /// [`End::Cancelled`] if it is dropped). Returns whether a producer was
+    /// reached.
+    pub fn cancel(&self, channel: &str) -> bool {
+        self.inner.producers.cancel(channel)
+    }
+
+    pub(crate) fn producers(&self) -> &producer::Producers {
+        &self.inner.producers
     }
 
     /// Statistics of `channel`, or `None` if it does not exist.
@@ -329,6 +387,15 @@ impl HubBuilder {
         self
     }
 
+    /// How long an ended channel is kept (its history, the end last) for
+    /// subscribers that come late or resume (default 10 minutes); after
+    /// that it is unknown. See [`Hub::end`]. (On Redis:
+    /// `RedisBackendBuilder::ended_ttl`.)
+    pub fn ended_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.history.ended_ttl = ttl;
+        self
+    }
+
     /// The event sent to a subscriber whose last event ID is older than the
     /// history or unknown (default: type `reset`, empty data). Its id is
     /// replaced by the channel's latest id (empty if there is none), so a
@@ -351,6 +418,7 @@ impl HubBuilder {
             inner: Arc::new(Inner {
                 backend,
                 reset: Arc::new(self.reset),
+                producers: producer::Producers::default(),
             }),
         }
     }

@@ -30,6 +30,14 @@
 //!    its range joined for it. Readers that fall behind in a burst read
 //!    whole segments; readers that keep up read a few frames at a time.
 //!    Joined segments cost at most the history's bytes once more.
+//! 6. An end entry (the channel ended, [`End`]) is a frame that is a segment
+//!    of its own, always the newest entry while the channel is ended, and
+//!    never trimmed while it is: a reader that reads it has read
+//!    everything, and its subscription finishes. A reader placed at the
+//!    live end of an ended log is placed *at* the end entry, so that it
+//!    reads it; one that resumes after it gets nothing to read
+//!    ([`Replay::Ended`]). A frame pushed after the end opens the channel
+//!    again (the end stays where it was in history).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use sse_codec::{ByteStr, EncodedFrame};
 
+use crate::end::End;
 use crate::lock::lock;
 use crate::metrics;
 use crate::resume::{Replay, Resume};
@@ -73,11 +82,16 @@ pub struct HistoryLimits {
     /// How long an event past the replay limits stays for the subscribers
     /// still reading it.
     pub burst_age: Duration,
+    /// How long a channel is kept after its end
+    /// ([`Hub::end`](crate::Hub::end)), for subscribers that come late or
+    /// resume; then it is dropped, and unknown.
+    pub ended_ttl: Duration,
 }
 
 impl Default for HistoryLimits {
-    /// 1000 events and 1 MiB per channel for replay, kept however old; and
-    /// in a burst, up to 64 MiB for 10 seconds.
+    /// 1000 events and 1 MiB per channel for replay, kept however old; in
+    /// a burst, up to 64 MiB for 10 seconds; an ended channel for 10
+    /// minutes.
     fn default() -> Self {
         HistoryLimits {
             events: 1000,
@@ -85,12 +99,17 @@ impl Default for HistoryLimits {
             max_age: None,
             burst_bytes: DEFAULT_BURST_BYTES,
             burst_age: DEFAULT_BURST_AGE,
+            ended_ttl: DEFAULT_ENDED_TTL,
         }
     }
 }
 
 /// The default of [`HistoryLimits::burst_bytes`]: 64 MiB.
 const DEFAULT_BURST_BYTES: usize = 64 << 20;
+
+/// The default of [`HistoryLimits::ended_ttl`]: 10 minutes, for a reload,
+/// a second tab, a phone that changed networks.
+const DEFAULT_ENDED_TTL: Duration = Duration::from_secs(600);
 
 /// The default of [`HistoryLimits::burst_age`]: 10 s, far longer than a
 /// subscriber that keeps up on average needs to read a burst.
@@ -173,6 +192,19 @@ struct State {
     waiters: Vec<Waker>,
     /// Readers that fell out of the log (invariant 2).
     lagged: u64,
+    /// Set while the newest entry is the channel's end (invariant 6).
+    ended: Option<Ended>,
+}
+
+/// How and when a channel ended ([`FrameLog::ended`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    /// Why.
+    pub end: End,
+    /// The end event's id.
+    pub id: ByteStr,
+    /// When it was pushed.
+    pub at: Instant,
 }
 
 #[derive(Debug)]
@@ -188,6 +220,8 @@ enum What {
     Frame(EncodedFrame),
     /// The hub's reset event, carrying this id (invariant 4).
     Reset(Option<ByteStr>),
+    /// The channel's end event (invariant 6).
+    End(EncodedFrame),
 }
 
 /// Consecutive entries read as one chunk (invariant 5).
@@ -210,13 +244,13 @@ impl Entry {
     fn frame(&self) -> Option<EncodedFrame> {
         match &self.what {
             What::Frame(frame) => Some(frame.clone()),
-            What::Reset(_) => None,
+            What::Reset(_) | What::End(_) => None,
         }
     }
 
     fn len(&self) -> usize {
         match &self.what {
-            What::Frame(frame) => frame.len(),
+            What::Frame(frame) | What::End(frame) => frame.len(),
             What::Reset(_) => 0,
         }
     }
@@ -236,6 +270,7 @@ impl FrameLog {
                     last_id: None,
                     waiters: Vec::new(),
                     lagged: 0,
+                    ended: None,
                 }),
                 readers: AtomicUsize::new(0),
             }),
@@ -244,9 +279,31 @@ impl FrameLog {
 
     /// Appends `frame`, whose event id is `id`, trims the oldest entries
     /// past the limits, and wakes the readers that wait. Does no work per
-    /// reader beyond waking it.
+    /// reader beyond waking it. After the channel's end, it opens the
+    /// channel again (invariant 6).
     pub fn push(&self, id: ByteStr, frame: EncodedFrame) {
-        self.push_entry(Some(id.clone()), What::Frame(frame), Some(id));
+        self.push_entry(Some(id.clone()), What::Frame(frame), Some(id), None);
+    }
+
+    /// Appends the channel's end (`end`, with id `id`): every reader gets
+    /// it after the frames before it, and then nothing more; it stays in
+    /// the log, and is replayed, until the channel is dropped or a frame
+    /// is pushed after it.
+    pub fn push_end(&self, id: ByteStr, end: End) {
+        let frame = end.frame(id.clone());
+        self.push_end_frame(id, frame, end);
+    }
+
+    /// [`push_end`](Self::push_end) with the end event already encoded
+    /// (`frame`, an event of type [`END_TYPE`](crate::END_TYPE) whose data
+    /// is [`End::to_json`]): for a backend that receives it from elsewhere.
+    pub fn push_end_frame(&self, id: ByteStr, frame: EncodedFrame, end: End) {
+        let ended = Ended {
+            id: id.clone(),
+            at: Instant::now(),
+            end,
+        };
+        self.push_entry(Some(id.clone()), What::End(frame), Some(id), Some(ended));
     }
 
     /// Appends the hub's reset event carrying `last_id` (empty if `None`):
@@ -254,10 +311,16 @@ impl FrameLog {
     /// lost (its external log lost the channel's data). Every reader gets it
     /// in order; `last_id` becomes the log's latest id.
     pub fn push_reset(&self, last_id: Option<ByteStr>) {
-        self.push_entry(None, What::Reset(last_id.clone()), last_id);
+        self.push_entry(None, What::Reset(last_id.clone()), last_id, None);
     }
 
-    fn push_entry(&self, id: Option<ByteStr>, what: What, last_id: Option<ByteStr>) {
+    fn push_entry(
+        &self,
+        id: Option<ByteStr>,
+        what: What,
+        last_id: Option<ByteStr>,
+        ended: Option<Ended>,
+    ) {
         let waiters = {
             let mut state = lock(&self.shared.state);
             let entry = Entry {
@@ -270,6 +333,7 @@ impl FrameLog {
             state.segment(&entry);
             state.entries.push_back(entry);
             state.last_id = last_id;
+            state.ended = ended;
             state.trim(self.readers());
             let capacity = state.waiters.len();
             std::mem::replace(&mut state.waiters, Vec::with_capacity(capacity))
@@ -282,7 +346,7 @@ impl FrameLog {
     /// A reader of the entries pushed from now on.
     pub fn reader_at_end(&self) -> Reader {
         let state = lock(&self.shared.state);
-        self.reader(state.end())
+        self.reader(state.live())
     }
 
     /// Where a subscriber starting at `from` starts, found in this log as
@@ -294,13 +358,17 @@ impl FrameLog {
         let mut state = lock(&self.shared.state);
         state.trim(self.readers());
         let at = match from {
-            Resume::Live => state.end(),
+            Resume::Live => state.live(),
             Resume::Oldest => state.replay_first(),
+            // Resumed after the end: nothing will come.
+            Resume::After(id) if state.ended.as_ref().is_some_and(|e| e.id == id) => {
+                return Start::new(Replay::Ended(Vec::new()), self.reader(state.end()));
+            }
             Resume::After(id) => {
                 match state.position(id).filter(|&at| at >= state.replay_first()) {
                     Some(at) => at + 1,
                     // The latest event, dropped from the log by the byte limit.
-                    None if state.last_id.as_deref() == Some(id) => state.end(),
+                    None if state.last_id.as_deref() == Some(id) => state.live(),
                     None => {
                         let last_id = state.last_id.clone();
                         return Start::new(
@@ -308,7 +376,7 @@ impl FrameLog {
                                 last_id,
                                 then: Vec::new(),
                             },
-                            self.reader(state.end()),
+                            self.reader(state.live()),
                         );
                     }
                 }
@@ -359,11 +427,22 @@ impl FrameLog {
     pub fn lagged(&self) -> u64 {
         lock(&self.shared.state).lagged
     }
+
+    /// How the channel ended, while its newest entry is its end.
+    pub fn ended(&self) -> Option<Ended> {
+        lock(&self.shared.state).ended.clone()
+    }
 }
 
 impl State {
     fn end(&self) -> u64 {
         self.first + self.entries.len() as u64
+    }
+
+    /// Where a reader of what comes next starts: the end of the log, or,
+    /// once the channel has ended, its end entry (invariant 6).
+    fn live(&self) -> u64 {
+        self.end() - u64::from(self.ended.is_some())
     }
 
     /// Drops the oldest entries while the log is over a limit; while
@@ -381,6 +460,9 @@ impl State {
         };
         let keep = usize::from(readers > 0);
         while let Some(oldest) = self.entries.front() {
+            if self.ended.is_some() && self.entries.len() == 1 {
+                break; // the end stays (invariant 6)
+            }
             let over = self.over_replay_limits();
             let newest_kept = self.entries.len() <= keep;
             let in_burst = readers > 0
@@ -425,6 +507,7 @@ impl State {
     fn segment(&mut self, entry: &Entry) {
         let at = self.end();
         let len = entry.len();
+        // A reset or an end is a closed segment of its own.
         let is_frame = matches!(entry.what, What::Frame(_));
         if let Some(open) = self.segments.back_mut().filter(|s| !s.closed) {
             if is_frame && open.bytes + len <= SEGMENT_BYTES {
@@ -480,6 +563,8 @@ pub(crate) enum Read {
     /// The reset event with this id: the log lost what this reader was
     /// owed (it fell behind, or the backend said so).
     Reset(Option<ByteStr>),
+    /// The channel's end event: nothing follows.
+    End(EncodedFrame),
 }
 
 impl Reader {
@@ -489,7 +574,7 @@ impl Reader {
         let mut state = lock(&self.shared.state);
         if self.next < state.first {
             // Fell out of the log (invariant 2).
-            self.next = state.end();
+            self.next = state.live();
             self.waker = None;
             state.lagged += 1;
             metrics::lagged();
@@ -521,6 +606,10 @@ impl Reader {
             What::Reset(last_id) => {
                 self.next += 1;
                 return Poll::Ready(Read::Reset(last_id.clone()));
+            }
+            What::End(frame) => {
+                self.next += 1;
+                return Poll::Ready(Read::End(frame.clone()));
             }
             What::Frame(frame) => frame,
         };

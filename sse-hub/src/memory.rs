@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use sse_codec::{ByteStr, EncodedFrame, Event};
 
 use crate::backend::Backend;
+use crate::end::{ChannelStatus, End};
 use crate::lock::lock;
 use crate::log::{FrameLog, HistoryLimits, Start};
 use crate::resume::Resume;
@@ -46,6 +47,15 @@ impl MemoryBackend {
         loop {
             let channel = {
                 let mut channels = lock(&self.channels);
+                // An ended channel past its time is unknown: dropped here,
+                // and made anew.
+                if channels
+                    .get(name)
+                    .is_some_and(|channel| lock(channel).expire(self.limits))
+                {
+                    channels.remove(name);
+                    crate::metrics::channels(-1.0);
+                }
                 match channels.get(name) {
                     Some(channel) => Arc::clone(channel),
                     None => {
@@ -99,6 +109,36 @@ impl Channel {
         id
     }
 
+    /// Marks the channel removed if it ended `ended_ttl` ago or more.
+    fn expire(&mut self, limits: HistoryLimits) -> bool {
+        let expired = self
+            .log
+            .ended()
+            .is_some_and(|ended| ended.at.elapsed() >= limits.ended_ttl);
+        self.removed |= expired;
+        expired
+    }
+
+    fn end(&mut self, end: End) -> ByteStr {
+        if let Some(ended) = self.log.ended() {
+            return ended.id;
+        }
+        let id = ByteStr::from(self.next_seq.to_string());
+        self.next_seq += 1;
+        self.log.push_end(id.clone(), end);
+        id
+    }
+
+    fn status(&self) -> ChannelStatus {
+        match self.log.ended() {
+            Some(ended) => ChannelStatus::Ended {
+                end: ended.end,
+                id: ended.id,
+            },
+            None => ChannelStatus::Live,
+        }
+    }
+
     fn stats(&self) -> ChannelStats {
         ChannelStats {
             subscribers: self.log.readers(),
@@ -134,6 +174,33 @@ impl Backend for MemoryBackend {
         std::future::ready(Ok(start))
     }
 
+    /// Ready at once: the work is done when it is called.
+    fn end(
+        &self,
+        channel: &str,
+        end: End,
+    ) -> impl Future<Output = Result<ByteStr, Infallible>> + Send {
+        let id = self.with_channel(channel, |ch| ch.end(end));
+        std::future::ready(Ok(id))
+    }
+
+    /// Ready at once.
+    fn status(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<ChannelStatus, Infallible>> + Send {
+        let channel = lock(&self.channels).get(channel).cloned();
+        let status = channel.map_or(ChannelStatus::Unknown, |channel| {
+            let mut channel = lock(&channel);
+            if channel.expire(self.limits) {
+                ChannelStatus::Unknown
+            } else {
+                channel.status()
+            }
+        });
+        std::future::ready(Ok(status))
+    }
+
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {
         let channel = Arc::clone(lock(&self.channels).get(channel)?);
         let stats = lock(&channel).stats();
@@ -154,8 +221,9 @@ impl Backend for MemoryBackend {
         let before = channels.len();
         channels.retain(|_, channel| {
             let mut channel = lock(channel);
-            channel.removed = channel.log.is_empty() && channel.log.readers() == 0;
-            !channel.removed
+            let unused = channel.log.is_empty() && channel.log.readers() == 0;
+            channel.removed |= unused;
+            !(channel.expire(self.limits) || unused)
         });
         let dropped = before - channels.len();
         crate::metrics::channels(-(dropped as f64));

@@ -44,4 +44,10 @@ pub enum Replay {
         /// holds of the new start.
         then: Vec<EncodedFrame>,
     },
+    /// The channel has ended: these frames (oldest first), the last of
+    /// which is its end event, and nothing after them. Empty when the
+    /// subscriber resumed after the end: it is told that nothing will
+    /// come (the adapters answer 204 No Content, which stops a browser's
+    /// `EventSource`).
+    Ended(Vec<EncodedFrame>),
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures_util::{FutureExt, StreamExt};
 use sse_codec::{ByteStr, Event};
 use sse_hub::backend::{Backend, Start};
-use sse_hub::{ChannelStats, Hub, HubStats, MemoryBackend, Resume};
+use sse_hub::{ChannelStats, ChannelStatus, End, Hub, HubStats, MemoryBackend, Resume};
 
 mod support;
 use support::{decode_all, Ready};
@@ -25,6 +25,14 @@ impl Backend for SharedLog {
 
     async fn subscribe(&self, channel: &str, from: Resume<'_>) -> Result<Start, Self::Error> {
         self.0.subscribe(channel, from).await
+    }
+
+    async fn end(&self, channel: &str, end: End) -> Result<ByteStr, Self::Error> {
+        self.0.end(channel, end).await
+    }
+
+    async fn status(&self, channel: &str) -> Result<ChannelStatus, Self::Error> {
+        self.0.status(channel).await
     }
 
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats> {

@@ -145,8 +145,15 @@ where
     S: Stream + Send + 'static,
     S::Item: IntoOutgoing,
 {
+    /// 200 with the event stream, or 204 No Content when the stream ends
+    /// before its first item (a hub subscription that resumed after its
+    /// channel's end: see [`sse_codec::stream::started`]), which
+    /// stops a browser's `EventSource`.
     fn into_response(self) -> Response {
-        let body = SyncStream::new(self.chunks.end_on_error());
+        let Some(chunks) = sse_codec::stream::started(Box::pin(self.chunks.end_on_error())) else {
+            return warp::http::StatusCode::NO_CONTENT.into_response();
+        };
+        let body = SyncStream::new(chunks);
         let mut response = warp::reply::stream(body).into_response();
         for (name, value) in RESPONSE_HEADERS {
             response

@@ -7,6 +7,8 @@
 
 mod encode_stream;
 mod keep_alive;
+mod started;
 
 pub use self::encode_stream::{EncodeStream, EndOnError, IntoOutgoing, Outgoing, ZERO_COPY_MIN};
 pub use self::keep_alive::KeepAlive;
+pub use self::started::{started, Started};

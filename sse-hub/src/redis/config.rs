@@ -98,6 +98,14 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// How long an ended channel is kept (default 10 minutes), as
+    /// [`HubBuilder::ended_ttl`](crate::HubBuilder::ended_ttl) says: Redis
+    /// expires its keys (`PEXPIRE`) that long after its end.
+    pub fn ended_ttl(mut self, ttl: Duration) -> Self {
+        self.history.ended_ttl = ttl;
+        self
+    }
+
     /// How long a channel's position is kept after its latest event
     /// (default: no limit). Per-user or per-session channels want it, so
     /// that Redis forgets the ones nobody uses; a channel forgotten starts a

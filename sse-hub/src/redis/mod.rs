@@ -84,6 +84,7 @@ use self::position::Position;
 use self::shared::Shared;
 use self::timing::bounded;
 use crate::backend::Backend;
+use crate::end::{ChannelStatus, End};
 use crate::lock::lock;
 use crate::log::Start;
 use crate::resume::{Replay, Resume};
@@ -229,12 +230,62 @@ impl Backend for RedisBackend {
             .arg(&frame[..])
             .arg(shared.history_events)
             .arg(shared.log_ttl_ms.to_string())
-            .arg(shared.meta_ttl_ms.to_string());
+            .arg(shared.meta_ttl_ms.to_string())
+            .arg("0")
+            .arg("")
+            .arg("0");
         let mut commands = shared.commands.clone();
         let (epoch, seq): (u64, u64) =
             bounded(shared.timeout, invocation.invoke_async(&mut commands)).await?;
         crate::metrics::published(frame.len());
         Ok(ByteStr::from(format!("{epoch}-{seq}")))
+    }
+
+    /// One round trip: the publish script with the end event, which also
+    /// sets the channel's keys to expire after the history's `ended_ttl`.
+    async fn end(&self, channel: &str, end: End) -> Result<ByteStr, RedisError> {
+        let shared = &*self.shared;
+        let frame = end.frame_without_id().into_bytes();
+        let ttl_ms = shared.local_limits.ended_ttl.as_millis().max(1);
+        let mut invocation = shared.publish.key(shared.meta_key(channel));
+        invocation
+            .key(shared.log_key(channel))
+            .arg(shared.live_name(channel))
+            .arg(&frame[..])
+            .arg(shared.history_events)
+            .arg("0")
+            .arg("0")
+            .arg("1")
+            .arg(end.to_json())
+            .arg(ttl_ms.to_string());
+        let mut commands = shared.commands.clone();
+        let (epoch, seq): (u64, u64) =
+            bounded(shared.timeout, invocation.invoke_async(&mut commands)).await?;
+        Ok(ByteStr::from(format!("{epoch}-{seq}")))
+    }
+
+    /// One round trip: `HMGET` of the channel's meta hash.
+    async fn status(&self, channel: &str) -> Result<ChannelStatus, RedisError> {
+        let shared = &*self.shared;
+        let mut reading = redis::cmd("HMGET");
+        reading
+            .arg(shared.meta_key(channel))
+            .arg("epoch")
+            .arg("ended")
+            .arg("end");
+        let mut commands = shared.commands.clone();
+        let (epoch, ended, end): (Option<u64>, Option<u64>, Option<String>) =
+            bounded(shared.timeout, reading.query_async(&mut commands)).await?;
+        Ok(
+            match (epoch, ended, end.as_deref().and_then(End::from_json)) {
+                (None, _, _) => ChannelStatus::Unknown,
+                (Some(epoch), Some(seq), Some(end)) => ChannelStatus::Ended {
+                    end,
+                    id: ByteStr::from(format!("{epoch}-{seq}")),
+                },
+                (Some(_), _, _) => ChannelStatus::Live,
+            },
+        )
     }
 
     /// Joins the channel on this instance if it is new here (subscribes to
@@ -272,16 +323,20 @@ impl Backend for RedisBackend {
             }
             // Invariant 3. If the replay below fails or is cancelled, the
             // reader is dropped: nothing stays registered.
-            let (at, reader) = {
+            let (at, reader, ended) = {
                 let state = lock(&local.state);
                 if state.removed {
                     continue;
                 }
-                (state.cursor, state.log.reader_at_end())
+                (state.cursor, state.log.reader_at_end(), state.log.ended())
             };
             drop(joining);
             let replay = match claimed {
                 None if from == Resume::Live => Replay::Missed(Vec::new()),
+                // Resumed after the end: nothing will come.
+                Some(Some(_)) if ended.is_some_and(|e| Resume::After(&e.id) == from) => {
+                    Replay::Ended(Vec::new())
+                }
                 None => self.replay(channel, 0, at, true).await?,
                 Some(Some(claimed)) if claimed == at => Replay::Missed(Vec::new()),
                 Some(Some(claimed)) if claimed.epoch == at.epoch && claimed.seq < at.seq => {
@@ -293,6 +348,10 @@ impl Backend for RedisBackend {
                 Some(Some(claimed)) if claimed.epoch < at.epoch => {
                     match self.replay(channel, 0, at, false).await? {
                         Replay::Missed(then) => Replay::Reset {
+                            last_id: at.epoch_start().id(),
+                            then,
+                        },
+                        Replay::Ended(then) => Replay::Reset {
                             last_id: at.epoch_start().id(),
                             then,
                         },

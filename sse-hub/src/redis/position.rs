@@ -4,6 +4,9 @@
 use bytes::Bytes;
 use sse_codec::{ByteStr, EncodedFrame};
 
+use crate::end::End;
+use crate::log::FrameLog;
+
 /// A position in a channel's log: `epoch` 0 and `seq` 0 for a channel
 /// Redis holds nothing of.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -75,18 +78,44 @@ pub(super) struct Received {
     pub(super) at: Position,
     pub(super) id: ByteStr,
     pub(super) frame: EncodedFrame,
+    /// Set when the frame is the channel's end.
+    pub(super) end: Option<End>,
 }
+
+impl Received {
+    /// Appends it to `log`: as a frame, or as the channel's end.
+    pub(super) fn append_to(self, log: &FrameLog) {
+        match self.end {
+            Some(end) => log.push_end_frame(self.id, self.frame, end),
+            None => log.push(self.id, self.frame),
+        }
+    }
+}
+
+/// What marks a channel's end in Redis, in front of its frame (see
+/// `publish.lua`).
+const END_MARK: &[u8] = b":end\n";
 
 /// A frame read from Redis, with its position; `None` for bytes that are
 /// not one of our frames (the log or the channel was written by something
 /// else), which are treated as missing.
 pub(super) fn parse_frame(wire: Bytes) -> Option<Received> {
+    let (wire, is_end) = match wire.strip_prefix(END_MARK) {
+        Some(_) => (wire.slice(END_MARK.len()..), true),
+        None => (wire, false),
+    };
     let (frame, event) = EncodedFrame::from_wire(wire).ok()?;
     let id = ByteStr::from(event.id()?);
+    let end = if is_end {
+        Some(End::from_json(event.data())?)
+    } else {
+        None
+    };
     Some(Received {
         at: Position::parse(&id)?,
         id,
         frame,
+        end,
     })
 }
 
@@ -105,6 +134,8 @@ pub(super) fn complete(frames: &[Option<Received>], epoch: u64, after: u64, upto
 pub(super) struct LogRead {
     pub(super) head: Position,
     pub(super) frames: Vec<Option<Received>>,
+    /// The seq of the channel's end, if it ended.
+    pub(super) ended: Option<u64>,
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 -- ARGV[1]  read the frames with a sequence number above this one
 -- ARGV[2]  ... and at most this one, or '+' for up to the latest
 --
--- Returns { epoch or nil, latest seq, { frame, ... } }. The frames are what
+-- Returns { epoch or nil, latest seq, { frame, ... }, seq of the end or nil }. The frames are what
 -- the log still holds of that range, oldest first; the caller checks that
 -- none is missing.
-local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'ended')
 if not meta[1] then
-  return { false, 0, {} }
+  return { false, 0, {}, false }
 end
 local head = tonumber(meta[2])
 local upto = head
@@ -26,4 +26,4 @@ if upto > after then
     frames[i] = entry[2][2]
   end
 end
-return { meta[1], head, frames }
+return { meta[1], head, frames, meta[3] }

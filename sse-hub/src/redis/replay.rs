@@ -45,12 +45,19 @@ impl RedisBackend {
                 then: Vec::new(),
             });
         }
-        Ok(Replay::Missed(
-            frames
-                .into_iter()
-                .flatten()
-                .map(|received| received.frame)
-                .collect(),
-        ))
+        let ended = frames
+            .last()
+            .is_some_and(|last| last.as_ref().is_some_and(|r| r.end.is_some()));
+        let frames = frames
+            .into_iter()
+            .flatten()
+            .map(|received| received.frame)
+            .collect();
+        // The channel's end is last: nothing follows it.
+        Ok(if ended {
+            Replay::Ended(frames)
+        } else {
+            Replay::Missed(frames)
+        })
     }
 }

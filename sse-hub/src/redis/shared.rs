@@ -90,7 +90,7 @@ impl Shared {
             None => invocation.arg("+"),
         };
         let mut commands = self.commands.clone();
-        let (epoch, seq, frames): (Option<u64>, u64, Vec<Vec<u8>>) =
+        let (epoch, seq, frames, ended): (Option<u64>, u64, Vec<Vec<u8>>, Option<u64>) =
             bounded(self.timeout, invocation.invoke_async(&mut commands)).await?;
         Ok(LogRead {
             head: Position {
@@ -101,6 +101,7 @@ impl Shared {
                 .into_iter()
                 .map(|f| parse_frame(Bytes::from(f)))
                 .collect(),
+            ended,
         })
     }
 
@@ -161,6 +162,17 @@ impl Shared {
             let upto = if joined { None } else { Some(0) };
             let read = self.read(&local.name, cursor.seq, upto).await?;
             let head = read.head;
+            // Joining an ended channel: its end goes into the local log (at
+            // the cursor), so that a new reader reads it and finishes.
+            let end = if !joined && head.seq > 0 && read.ended == Some(head.seq) {
+                let last = self.read(&local.name, head.seq - 1, Some(head.seq)).await?;
+                last.frames
+                    .into_iter()
+                    .flatten()
+                    .find(|r| r.at == head && r.end.is_some())
+            } else {
+                None
+            };
             // Redis lost the channel and a new epoch began: its frames from
             // the start, to hand over after the reset (invariant 1), if the
             // log still holds them all. Read here, outside the lock.
@@ -177,23 +189,26 @@ impl Shared {
             if joined {
                 let same = head.epoch == cursor.epoch || cursor == Position::default();
                 if same && complete(&read.frames, head.epoch, cursor.seq, head.seq) {
-                    for received in read.frames.iter().flatten() {
-                        state.log.push(received.id.clone(), received.frame.clone());
-                    }
                     let backfilled = u64::try_from(read.frames.len()).unwrap_or(u64::MAX);
+                    for received in read.frames.into_iter().flatten() {
+                        received.append_to(&state.log);
+                    }
                     self.counters
                         .backfilled
                         .fetch_add(backfilled, Ordering::Relaxed);
                 } else if let Some(frames) = new_epoch {
                     state.log.push_reset(head.epoch_start().id());
                     for received in frames.into_iter().flatten() {
-                        state.log.push(received.id, received.frame);
+                        received.append_to(&state.log);
                     }
                     self.counters.resets.fetch_add(1, Ordering::Relaxed);
                 } else if !(same && head.seq <= cursor.seq) {
                     state.log.push_reset(head.id());
                     self.counters.resets.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+            if let Some(end) = end {
+                end.append_to(&state.log);
             }
             state.cursor = head;
             let mut pending = state.feed.take_pending();
@@ -203,7 +218,7 @@ impl Shared {
                     Step::Old => {}
                     Step::Next => {
                         state.cursor = received.at;
-                        state.log.push(received.id, received.frame);
+                        received.append_to(&state.log);
                     }
                     // Published before the epoch that was just read: stale.
                     Step::Gap if received.at.epoch != head.epoch => {}
@@ -266,7 +281,7 @@ impl Shared {
                     (Step::Old, _) => {}
                     (Step::Next, Some(received)) => {
                         state.cursor = received.at;
-                        state.log.push(received.id, received.frame);
+                        received.append_to(&state.log);
                     }
                     (_, frame) => {
                         let mut pending = Pending::default();
