@@ -97,6 +97,45 @@ pub trait Backend: Send + Sync + 'static {
         channel: &str,
     ) -> impl Future<Output = Result<ChannelStatus, Self::Error>> + Send;
 
+    /// A [`Producer`](crate::Producer) of `channel` starts on this
+    /// instance: a backend shared by instances takes a lease, renewed until
+    /// [`produced`](Self::produced), so that the channel ends with an error
+    /// if the instance is lost. The default does nothing (one process).
+    ///
+    /// # Errors
+    ///
+    /// The backend could not take the lease; no producer starts.
+    fn produce(&self, channel: &str) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = channel;
+        std::future::ready(Ok(()))
+    }
+
+    /// The producer of `channel` on this instance is gone (it ended the
+    /// channel, or was dropped and ends it): stop renewing its lease.
+    fn produced(&self, channel: &str) {
+        let _ = channel;
+    }
+
+    /// Asks the producer of `channel` on *another* instance to stop
+    /// (this instance's producers are reached by the hub itself), through
+    /// [`on_cancel`](Self::on_cancel) there; whether some instance holds
+    /// its lease. The default reaches none: `false`.
+    ///
+    /// # Errors
+    ///
+    /// The backend could not be reached.
+    fn cancel(&self, channel: &str) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        let _ = channel;
+        std::future::ready(Ok(false))
+    }
+
+    /// Where the cancels sent by other instances go: the hub gives it, at
+    /// [`build_with`](crate::HubBuilder::build_with), a function that
+    /// reaches its producer of a channel. The default drops it.
+    fn on_cancel(&self, deliver: std::sync::Arc<dyn Fn(&str) + Send + Sync>) {
+        let _ = deliver;
+    }
+
     /// Statistics of one channel, or `None` if it does not exist.
     fn channel_stats(&self, channel: &str) -> Option<ChannelStats>;
 

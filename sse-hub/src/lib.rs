@@ -110,7 +110,8 @@ use crate::resume::Replay;
 pub use crate::end::{ChannelStatus, End, END_TYPE};
 pub use crate::log::HistoryLimits;
 pub use crate::memory::MemoryBackend;
-pub use crate::producer::{Cancelled, Producer, ProducerTaken, DROPPED};
+use crate::producer::ProducerTaken;
+pub use crate::producer::{Cancelled, ProduceError, Producer, DROPPED};
 pub use crate::resume::Resume;
 pub use crate::stats::{ChannelStats, HubStats};
 pub use crate::subscription::Subscription;
@@ -144,7 +145,7 @@ struct Inner<B> {
     backend: B,
     reset: Arc<Event>,
     /// The producers in this process, for `cancel`.
-    producers: producer::Producers,
+    producers: Arc<producer::Producers>,
 }
 
 impl<B> Clone for Hub<B> {
@@ -296,21 +297,40 @@ impl<B: Backend> Hub<B> {
     }
 
     /// The writer of `channel`, which ends it when dropped without
-    /// [`Producer::end`] and hears [`cancel`](Self::cancel).
+    /// [`Producer::end`] and hears [`cancel`](Self::cancel). On Redis it
+    /// takes a lease, so that the channel ends with an error if this
+    /// instance is lost (see `RedisBackendBuilder::lease_ttl`).
     ///
     /// # Errors
     ///
-    /// [`ProducerTaken`]: the channel has a producer in this process.
-    pub fn producer(&self, channel: &str) -> Result<Producer<B>, ProducerTaken> {
-        Producer::new(self, channel)
+    /// [`ProduceError::Taken`]: the channel has a producer in this
+    /// process; [`ProduceError::Backend`]: the backend could not take the
+    /// lease.
+    pub async fn producer(&self, channel: &str) -> Result<Producer<B>, ProduceError<B::Error>> {
+        let producer = Producer::new(self, channel).map_err(|ProducerTaken| ProduceError::Taken)?;
+        match self.inner.backend.produce(channel).await {
+            Ok(()) => Ok(producer),
+            Err(err) => {
+                producer.forget();
+                Err(ProduceError::Backend(err))
+            }
+        }
     }
 
-    /// Asks `channel`'s producer to stop: its [`Producer::cancelled`]
-    /// completes (it then stops its work and ends the channel, with
-    /// [`End::Cancelled`] if it is dropped). Returns whether a producer was
-    /// reached.
-    pub fn cancel(&self, channel: &str) -> bool {
-        self.inner.producers.cancel(channel)
+    /// Asks `channel`'s producer to stop, on whichever instance runs it:
+    /// its [`Producer::cancelled`] completes (it then stops its work and
+    /// ends the channel, with [`End::Cancelled`] if it is dropped). Returns
+    /// whether a producer was reached here or holds a lease elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// The backend's error (the cancel could not be sent to the other
+    /// instances); never, for the in-memory backend.
+    pub async fn cancel(&self, channel: &str) -> Result<bool, B::Error> {
+        if self.inner.producers.cancel(channel) {
+            return Ok(true);
+        }
+        self.inner.backend.cancel(channel).await
     }
 
     pub(crate) fn producers(&self) -> &producer::Producers {
@@ -414,11 +434,16 @@ impl HubBuilder {
     /// A hub on `backend`. The history limits set here are the in-memory
     /// backend's; other backends have their own.
     pub fn build_with<B: Backend>(self, backend: B) -> Hub<B> {
+        let producers = Arc::new(producer::Producers::default());
+        let reached = Arc::clone(&producers);
+        backend.on_cancel(Arc::new(move |channel| {
+            reached.cancel(channel);
+        }));
         Hub {
             inner: Arc::new(Inner {
                 backend,
                 reset: Arc::new(self.reset),
-                producers: producer::Producers::default(),
+                producers,
             }),
         }
     }

@@ -59,7 +59,8 @@ impl Signal {
 }
 
 /// The writer of a channel that ends: made by [`Hub::producer`], one per
-/// channel at a time in a process.
+/// channel at a time in a process (on Redis, with a lease: if its instance
+/// is lost, another ends the channel with an error).
 ///
 /// It publishes with [`send`](Self::send) and ends the channel with
 /// [`end`](Self::end). If it is dropped without ending it (its task
@@ -78,7 +79,7 @@ impl Signal {
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let hub = Hub::new();
-/// let answer = hub.producer("answer-1").expect("no other producer");
+/// let answer = hub.producer("answer-1").await.expect("no other producer");
 /// let Ok(mut reader) = hub.subscribe("answer-1", None).await;
 /// for token in ["Hel", "lo"] {
 ///     let _ = answer.send(sse_codec::Event::new(token)).await;
@@ -105,18 +106,36 @@ pub struct Producer<B: Backend = MemoryBackend> {
     ended: bool,
 }
 
-/// [`Hub::producer`] failed: the channel already has a producer in this
-/// process.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProducerTaken;
+/// The channel already has a producer in this process.
+#[derive(Debug)]
+pub(crate) struct ProducerTaken;
 
-impl std::fmt::Display for ProducerTaken {
+/// Why [`Hub::producer`] failed.
+#[derive(Debug)]
+pub enum ProduceError<E> {
+    /// The channel already has a producer in this process.
+    Taken,
+    /// The backend could not take the channel's lease.
+    Backend(E),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for ProduceError<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the channel already has a producer")
+        match self {
+            ProduceError::Taken => f.write_str("the channel already has a producer"),
+            ProduceError::Backend(err) => write!(f, "cannot take the channel's lease: {err}"),
+        }
     }
 }
 
-impl std::error::Error for ProducerTaken {}
+impl<E: std::error::Error + 'static> std::error::Error for ProduceError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProduceError::Taken => None,
+            ProduceError::Backend(err) => Some(err),
+        }
+    }
+}
 
 impl<B: Backend> Producer<B> {
     pub(crate) fn new(hub: &Hub<B>, channel: &str) -> Result<Self, ProducerTaken> {
@@ -175,8 +194,16 @@ impl<B: Backend> Producer<B> {
         self.signal.is_raised()
     }
 
-    /// Takes the producer out of the process's registry.
+    /// Gone without ending anything (its lease could not be taken).
+    pub(crate) fn forget(mut self) {
+        self.ended = true;
+        self.release();
+    }
+
+    /// Takes the producer out of the process's registry, and its lease
+    /// out of renewal.
     fn release(&self) {
+        self.hub.backend().produced(&self.channel);
         let mut signals = lock(&self.hub.producers().signals);
         if signals
             .get(&self.channel)

@@ -47,7 +47,7 @@ const DONE: &str = r#"{"reason":"done"}"#;
 async fn ends_replays_and_finishes<B: Backend>(a: &Hub<B>, b: &Hub<B>, channel: &str) -> String {
     assert_eq!(b.status(channel).await.unwrap(), ChannelStatus::Unknown);
     let mut live = b.subscribe(channel, Resume::Live).await.unwrap();
-    let producer = a.producer(channel).unwrap();
+    let producer = a.producer(channel).await.unwrap();
     let mut ids = Vec::new();
     for token in ["Hel", "lo", "!"] {
         ids.push(producer.send(Event::new(token)).await.unwrap().to_string());
@@ -134,9 +134,9 @@ async fn the_end_outlives_the_history_age() {
 async fn a_dropped_producer_ends_its_channel_with_an_error() {
     let hub = Hub::new();
     let Ok(mut reader) = hub.subscribe("answer", None).await;
-    let producer = hub.producer("answer").unwrap();
+    let producer = hub.producer("answer").await.unwrap();
     // One producer per channel at a time.
-    assert!(hub.producer("answer").is_err());
+    assert!(hub.producer("answer").await.is_err());
     // Its task panics mid-answer.
     let task = tokio::spawn(async move {
         let _ = producer.send(Event::new("partial")).await;
@@ -158,9 +158,9 @@ async fn a_dropped_producer_ends_its_channel_with_an_error() {
 #[tokio::test]
 async fn a_cancel_reaches_the_producer_which_ends_with_cancelled() {
     let hub = Hub::new();
-    assert!(!hub.cancel("nobody"));
+    assert_eq!(hub.cancel("nobody").await, Ok(false));
     let Ok(mut reader) = hub.subscribe("answer", None).await;
-    let producer = hub.producer("answer").unwrap();
+    let producer = hub.producer("answer").await.unwrap();
     let generating = tokio::spawn(async move {
         let mut sent = 0;
         loop {
@@ -178,7 +178,7 @@ async fn a_cancel_reaches_the_producer_which_ends_with_cancelled() {
     });
     // Another task, anywhere in the process.
     let _ = reader.next().await;
-    assert!(hub.cancel("answer"));
+    assert_eq!(hub.cancel("answer").await, Ok(true));
     let sent = tokio::time::timeout(Duration::from_secs(1), generating)
         .await
         .expect("the producer stops within a second")
@@ -271,6 +271,106 @@ mod on_redis {
     }
 
     #[tokio::test]
+    async fn a_cancel_on_one_instance_reaches_the_producer_on_another() {
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let a = instance(&redis.url(), Duration::from_secs(60)).await;
+        let b = instance(&redis.url(), Duration::from_secs(60)).await;
+        assert!(!b.cancel("answer").await.unwrap(), "no producer yet");
+        let mut reader = b.subscribe("answer", Resume::Live).await.unwrap();
+        let producer = a.producer("answer").await.unwrap();
+        producer.send(Event::new("token")).await.unwrap();
+        // A holds the lease and renews it: its deadline moves on.
+        let deadline = || redis.cli(&["ZSCORE", "sse:leases", "answer"]);
+        let first = deadline();
+        assert!(!first.trim().is_empty(), "a lease: {first:?}");
+        let renewed = async {
+            while deadline() == first {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), renewed)
+            .await
+            .expect("the lease renewed within the lease time");
+        let generating = tokio::spawn(async move {
+            producer.cancelled().await;
+            producer.end(End::Cancelled).await.unwrap();
+        });
+        let _ = reader.next().await;
+        assert!(b.cancel("answer").await.unwrap(), "A holds the lease");
+        tokio::time::timeout(Duration::from_secs(1), generating)
+            .await
+            .expect("the producer hears the cancel within a second")
+            .unwrap();
+        let received = read_to_end(&mut reader).await;
+        assert_eq!(data(&received), [r#"{"reason":"cancelled"}"#]);
+    }
+
+    /// Not a test of its own: the producer's instance, run in a child
+    /// process by the next test, which kills it.
+    #[tokio::test]
+    #[ignore = "run by a_lost_producer_instance_ends_its_channel_with_an_error"]
+    async fn producer_instance() {
+        let Ok(url) = std::env::var("SSE_HUB_TEST_REDIS") else {
+            return;
+        };
+        let backend = RedisBackend::builder(url)
+            .lease_ttl(Duration::from_millis(300))
+            .connect()
+            .await
+            .unwrap();
+        let hub = Hub::builder().build_with(backend);
+        let producer = hub.producer("answer").await.unwrap();
+        producer.send(Event::new("partial")).await.unwrap();
+        println!("PRODUCING");
+        std::future::pending::<()>().await;
+    }
+
+    #[tokio::test]
+    async fn a_lost_producer_instance_ends_its_channel_with_an_error() {
+        use std::io::BufRead;
+
+        let Some(redis) = RedisServer::start() else {
+            return;
+        };
+        let b = instance(&redis.url(), Duration::from_secs(60)).await;
+        let mut reader = b.subscribe("answer", Resume::Live).await.unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "on_redis::producer_instance",
+                "--nocapture",
+            ])
+            .env("SSE_HUB_TEST_REDIS", redis.url())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut child = test_support::servers::ChildGuard::new(child);
+        let ready = tokio::task::spawn_blocking(move || {
+            std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|line| line == "PRODUCING")
+        });
+        assert!(tokio::time::timeout(Duration::from_secs(10), ready)
+            .await
+            .expect("the producer starts within 10 s")
+            .unwrap());
+        // The instance dies without a word: no end, no more renewals.
+        child.kill();
+        let received = read_to_end(&mut reader).await;
+        assert_eq!(data(&received)[0], "partial");
+        let lost = format!(
+            r#"{{"reason":"error","message":"{}"}}"#,
+            sse_hub::redis::LOST
+        );
+        assert_eq!(received[1].2, lost);
+    }
+
+    #[tokio::test]
     async fn on_redis_an_ended_channel_expires_and_a_dropped_producer_ends_it() {
         let Some(redis) = RedisServer::start() else {
             return;
@@ -278,7 +378,7 @@ mod on_redis {
         let a = instance(&redis.url(), Duration::from_millis(300)).await;
         let b = instance(&redis.url(), Duration::from_millis(300)).await;
         let mut reader = b.subscribe("answer", Resume::Live).await.unwrap();
-        let producer = a.producer("answer").unwrap();
+        let producer = a.producer("answer").await.unwrap();
         producer.send(Event::new("partial")).await.unwrap();
         drop(producer); // ended on the runtime, with an error
         let received = read_to_end(&mut reader).await;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManagerConfig;
 use redis::Script;
 
+use super::lease::{run_leases, DEFAULT_LEASE_TTL};
 use super::pubsub::run_pubsub;
 use super::shared::{Counters, Shared};
 use super::timing::{bounded, MAX_RETRY_WAIT};
@@ -30,6 +31,7 @@ impl RedisBackend {
             history: HistoryLimits::default(),
             channel_max_idle: None,
             timeout: DEFAULT_TIMEOUT,
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 }
@@ -43,6 +45,7 @@ pub struct RedisBackendBuilder {
     history: HistoryLimits,
     channel_max_idle: Option<Duration>,
     timeout: Duration,
+    lease_ttl: Duration,
 }
 
 impl RedisBackendBuilder {
@@ -115,6 +118,15 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// How long a producer's lease lasts without renewal (default
+    /// [`DEFAULT_LEASE_TTL`]): a channel whose producer's instance is lost
+    /// ends with an error within this plus a third of it. Each instance
+    /// renews its producers' leases every third of it.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl.max(Duration::from_millis(30));
+        self
+    }
+
     /// How long one Redis round trip may take (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -145,9 +157,14 @@ impl RedisBackendBuilder {
             client.get_connection_manager_with_config(config),
         )
         .await?;
-        let (pubsub, messages) = bounded(self.timeout, client.get_async_pubsub())
+        let (mut pubsub, messages) = bounded(self.timeout, client.get_async_pubsub())
             .await?
             .split();
+        bounded(
+            self.timeout,
+            pubsub.subscribe(format!("{}cancel", self.prefix)),
+        )
+        .await?;
         let ms = |d: Option<Duration>| d.map_or(0, |d| d.as_millis().max(1));
         let shared = Arc::new(Shared {
             prefix: self.prefix,
@@ -162,6 +179,11 @@ impl RedisBackendBuilder {
             commands,
             publish: Script::new(include_str!("publish.lua")),
             read: Script::new(include_str!("read.lua")),
+            lease: Script::new(include_str!("lease.lua")),
+            expire: Script::new(include_str!("expire.lua")),
+            lease_ttl: self.lease_ttl,
+            leased: Mutex::default(),
+            cancel_hook: Mutex::default(),
             channels: Mutex::default(),
             pubsub: Mutex::new(Some(pubsub)),
             subscribing: tokio::sync::Mutex::new(()),
@@ -170,9 +192,11 @@ impl RedisBackendBuilder {
             counters: Counters::default(),
         });
         let task = tokio::spawn(run_pubsub(Arc::clone(&shared), client, messages));
+        let leases = tokio::spawn(run_leases(Arc::clone(&shared)));
         Ok(RedisBackend {
             shared,
             pubsub_task: task.abort_handle(),
+            lease_task: leases.abort_handle(),
         })
     }
 }

@@ -67,6 +67,7 @@
 
 mod config;
 mod error;
+mod lease;
 mod local;
 mod position;
 mod pubsub;
@@ -92,6 +93,7 @@ use crate::stats::{ChannelStats, HubStats};
 
 pub use self::config::{RedisBackendBuilder, DEFAULT_PREFIX, DEFAULT_TIMEOUT};
 pub use self::error::{RedisError, RedisErrorKind};
+pub use self::lease::{DEFAULT_LEASE_TTL, LOST};
 
 /// A [`Backend`] that runs one hub across server instances on Redis: an
 /// event published on any instance reaches the subscribers of every
@@ -172,6 +174,7 @@ pub use self::error::{RedisError, RedisErrorKind};
 pub struct RedisBackend {
     shared: Arc<Shared>,
     pubsub_task: tokio::task::AbortHandle,
+    lease_task: tokio::task::AbortHandle,
 }
 
 /// Counts of what a [`RedisBackend`] instance did, for tests, benchmarks
@@ -207,6 +210,7 @@ impl RedisBackend {
 impl Drop for RedisBackend {
     fn drop(&mut self) {
         self.pubsub_task.abort();
+        self.lease_task.abort();
     }
 }
 
@@ -226,6 +230,7 @@ impl Backend for RedisBackend {
         let mut invocation = shared.publish.key(shared.meta_key(channel));
         invocation
             .key(shared.log_key(channel))
+            .key(shared.leases_key())
             .arg(shared.live_name(channel))
             .arg(&frame[..])
             .arg(shared.history_events)
@@ -250,6 +255,7 @@ impl Backend for RedisBackend {
         let mut invocation = shared.publish.key(shared.meta_key(channel));
         invocation
             .key(shared.log_key(channel))
+            .key(shared.leases_key())
             .arg(shared.live_name(channel))
             .arg(&frame[..])
             .arg(shared.history_events)
@@ -257,11 +263,31 @@ impl Backend for RedisBackend {
             .arg("0")
             .arg("1")
             .arg(end.to_json())
-            .arg(ttl_ms.to_string());
+            .arg(ttl_ms.to_string())
+            .arg(channel);
         let mut commands = shared.commands.clone();
         let (epoch, seq): (u64, u64) =
             bounded(shared.timeout, invocation.invoke_async(&mut commands)).await?;
         Ok(ByteStr::from(format!("{epoch}-{seq}")))
+    }
+
+    /// One round trip: the lease script (see [the `lease` module](self)).
+    async fn produce(&self, channel: &str) -> Result<(), RedisError> {
+        self.shared.lease(channel).await
+    }
+
+    fn produced(&self, channel: &str) {
+        self.shared.release(channel);
+    }
+
+    /// One round trip: `PUBLISH` on `<prefix>cancel` (every instance
+    /// subscribes to it) and `ZSCORE` of the channel's lease.
+    async fn cancel(&self, channel: &str) -> Result<bool, RedisError> {
+        self.shared.cancel(channel).await
+    }
+
+    fn on_cancel(&self, deliver: Arc<dyn Fn(&str) + Send + Sync>) {
+        *lock(&self.shared.cancel_hook) = Some(lease::CancelHook(deliver));
     }
 
     /// One round trip: `HMGET` of the channel's meta hash.

@@ -3,6 +3,7 @@
 --
 -- KEYS[1]  the channel's meta hash: `epoch`, `seq`
 -- KEYS[2]  the channel's log: a stream whose entry ids are `<seq>-0`
+-- KEYS[3]  the producers' leases (an end takes the channel's away)
 -- ARGV[1]  the channel's pub/sub name
 -- ARGV[2]  the frame without its id line, encoded once by sse-codec
 -- ARGV[3]  the most log entries kept (MAXLEN ~)
@@ -11,6 +12,7 @@
 -- ARGV[6]  '1' when the frame is the channel's end event, else '0'
 -- ARGV[7]  the end event's data (JSON), kept in the meta hash as `end`
 -- ARGV[8]  an ended channel's time to live in ms
+-- ARGV[9]  the channel's name (an end takes its lease away)
 --
 -- Returns { epoch, seq }; the event's SSE id is `<epoch>-<seq>`.
 --
@@ -48,6 +50,7 @@ end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'f', frame)
 if ending then
   redis.call('HSET', KEYS[1], 'ended', seq, 'end', ARGV[7])
+  redis.call('ZREM', KEYS[3], ARGV[9])
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
   redis.call('PEXPIRE', KEYS[2], ARGV[8])
 else

@@ -31,6 +31,9 @@ pub(super) async fn run_pubsub(
         loop {
             tokio::select! {
                 message = next_message(&mut messages) => match message {
+                    Some(message) if message.get_channel_name() == shared.cancel_name() => {
+                        shared.on_cancel(&String::from_utf8_lossy(message.get_payload_bytes()));
+                    }
                     Some(message) => {
                         shared.on_message(message.get_channel_name(), message.get_payload_bytes());
                     }
@@ -65,10 +68,9 @@ async fn reconnect(
         .split();
     let _subscribing = shared.subscribing.lock().await;
     let locals: Vec<Arc<Local>> = lock(&shared.channels).values().cloned().collect();
-    let names: Vec<String> = locals.iter().map(|l| shared.live_name(&l.name)).collect();
-    if !names.is_empty() {
-        bounded(shared.timeout, sink.subscribe(names)).await?;
-    }
+    let mut names: Vec<String> = locals.iter().map(|l| shared.live_name(&l.name)).collect();
+    names.push(shared.cancel_name());
+    bounded(shared.timeout, sink.subscribe(names)).await?;
     *lock(&shared.pubsub) = Some(sink);
     shared.generation.fetch_add(1, Ordering::SeqCst);
     for local in locals {

@@ -33,6 +33,14 @@ pub(super) struct Shared {
     pub(super) commands: ConnectionManager,
     pub(super) publish: Script,
     pub(super) read: Script,
+    pub(super) lease: Script,
+    pub(super) expire: Script,
+    pub(super) lease_ttl: Duration,
+    /// The channels whose producers run on this instance: their leases are
+    /// renewed.
+    pub(super) leased: Mutex<std::collections::HashSet<String>>,
+    /// Where a cancel for a channel goes ([`Backend::on_cancel`](crate::backend::Backend::on_cancel)).
+    pub(super) cancel_hook: Mutex<Option<super::lease::CancelHook>>,
     pub(super) channels: Mutex<HashMap<Box<str>, Arc<Local>>>,
     /// The pub/sub connection's command half; `None` while it is down, so
     /// that a new channel fails at once instead of waiting.
