@@ -184,6 +184,12 @@ impl Backend for MemoryBackend {
         std::future::ready(Ok(id))
     }
 
+    /// Ready at once: makes the channel, so that it is live from now.
+    fn produce(&self, channel: &str) -> impl Future<Output = Result<(), Infallible>> + Send {
+        self.with_channel(channel, |_| ());
+        std::future::ready(Ok(()))
+    }
+
     /// Ready at once.
     fn status(
         &self,

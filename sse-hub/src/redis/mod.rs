@@ -290,20 +290,28 @@ impl Backend for RedisBackend {
         *lock(&self.shared.cancel_hook) = Some(lease::CancelHook(deliver));
     }
 
-    /// One round trip: `HMGET` of the channel's meta hash.
+    /// One round trip: `HMGET` of the channel's meta hash and `ZSCORE` of
+    /// its lease (a channel whose producer started is live before its first
+    /// event).
     async fn status(&self, channel: &str) -> Result<ChannelStatus, RedisError> {
+        type Meta = (Option<u64>, Option<u64>, Option<String>);
         let shared = &*self.shared;
-        let mut reading = redis::cmd("HMGET");
+        let mut reading = redis::pipe();
         reading
+            .cmd("HMGET")
             .arg(shared.meta_key(channel))
             .arg("epoch")
             .arg("ended")
-            .arg("end");
+            .arg("end")
+            .cmd("ZSCORE")
+            .arg(shared.leases_key())
+            .arg(channel);
         let mut commands = shared.commands.clone();
-        let (epoch, ended, end): (Option<u64>, Option<u64>, Option<String>) =
+        let ((epoch, ended, end), lease): (Meta, Option<f64>) =
             bounded(shared.timeout, reading.query_async(&mut commands)).await?;
         Ok(
             match (epoch, ended, end.as_deref().and_then(End::from_json)) {
+                (None, _, _) if lease.is_some() => ChannelStatus::Live,
                 (None, _, _) => ChannelStatus::Unknown,
                 (Some(epoch), Some(seq), Some(end)) => ChannelStatus::Ended {
                     end,
