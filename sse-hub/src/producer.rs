@@ -1,62 +1,23 @@
 //! [`Producer`]: the one writer of a channel that ends, which ends it
 //! even when its task fails, and hears [`Hub::cancel`] from anywhere.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use sse_codec::{ByteStr, Event};
 
 use crate::backend::Backend;
+use crate::cancel::Signal;
 use crate::end::End;
+use crate::hub::Hub;
 use crate::lock::lock;
-use crate::{Hub, MemoryBackend};
+use crate::memory::MemoryBackend;
 
 /// What the end says when a producer is dropped without ending its channel
 /// (a panic, a task that was cancelled).
 pub const DROPPED: &str = "the producer stopped without ending the stream";
-
-/// The channels that have a producer in this process, and how to reach it.
-#[derive(Debug, Default)]
-pub(crate) struct Producers {
-    signals: Mutex<HashMap<Arc<str>, Arc<Signal>>>,
-}
-
-impl Producers {
-    /// Tells `channel`'s producer to stop; whether there is one here.
-    pub(crate) fn cancel(&self, channel: &str) -> bool {
-        let signal = lock(&self.signals).get(channel).cloned();
-        signal.is_some_and(|signal| {
-            signal.raise();
-            true
-        })
-    }
-}
-
-/// A flag raised once, with the tasks waiting for it.
-#[derive(Debug, Default)]
-struct Signal {
-    state: Mutex<(bool, Vec<Waker>)>,
-}
-
-impl Signal {
-    fn raise(&self) {
-        let waiters = {
-            let mut state = lock(&self.state);
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        for waker in waiters {
-            waker.wake();
-        }
-    }
-
-    fn is_raised(&self) -> bool {
-        lock(&self.state).0
-    }
-}
 
 /// The writer of a channel that ends: made by [`Hub::producer`], one per
 /// channel at a time in a process (on Redis, with a lease: if its instance
@@ -261,5 +222,28 @@ impl Future for Cancelled<'_> {
             state.1.push(cx.waker().clone());
         }
         Poll::Pending
+    }
+}
+
+impl<B: Backend> Hub<B> {
+    /// The writer of `channel`, which ends it when dropped without
+    /// [`Producer::end`] and hears [`cancel`](Self::cancel). On Redis it
+    /// takes a lease, so that the channel ends with an error if this
+    /// instance is lost (see `RedisBackendBuilder::lease_ttl`).
+    ///
+    /// # Errors
+    ///
+    /// [`ProduceError::Taken`]: the channel has a producer in this
+    /// process; [`ProduceError::Backend`]: the backend could not take the
+    /// lease.
+    pub async fn producer(&self, channel: &str) -> Result<Producer<B>, ProduceError<B::Error>> {
+        let producer = Producer::new(self, channel).map_err(|ProducerTaken| ProduceError::Taken)?;
+        match self.backend().produce(channel).await {
+            Ok(()) => Ok(producer),
+            Err(err) => {
+                producer.forget();
+                Err(ProduceError::Backend(err))
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shared::Shared;
+use super::shared::{CancelHook, Shared};
 use super::timing::bounded;
 use super::RedisError;
 use crate::end::End;
@@ -27,16 +27,6 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(5);
 
 /// What the end says when a producer's lease ran out.
 pub const LOST: &str = "the producer's instance was lost";
-
-/// Delivers a cancel for a channel to this instance's producer of it.
-#[derive(Clone)]
-pub(super) struct CancelHook(pub(super) Arc<dyn Fn(&str) + Send + Sync>);
-
-impl std::fmt::Debug for CancelHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CancelHook(..)")
-    }
-}
 
 impl Shared {
     pub(super) fn leases_key(&self) -> String {

@@ -287,7 +287,7 @@ impl Backend for RedisBackend {
     }
 
     fn on_cancel(&self, deliver: Arc<dyn Fn(&str) + Send + Sync>) {
-        *lock(&self.shared.cancel_hook) = Some(lease::CancelHook(deliver));
+        *lock(&self.shared.cancel_hook) = Some(shared::CancelHook(deliver));
     }
 
     /// One round trip: `HMGET` of the channel's meta hash and `ZSCORE` of

@@ -40,7 +40,7 @@ pub(super) struct Shared {
     /// renewed.
     pub(super) leased: Mutex<std::collections::HashSet<String>>,
     /// Where a cancel for a channel goes ([`Backend::on_cancel`](crate::backend::Backend::on_cancel)).
-    pub(super) cancel_hook: Mutex<Option<super::lease::CancelHook>>,
+    pub(super) cancel_hook: Mutex<Option<CancelHook>>,
     pub(super) channels: Mutex<HashMap<Box<str>, Arc<Local>>>,
     /// The pub/sub connection's command half; `None` while it is down, so
     /// that a new channel fails at once instead of waiting.
@@ -54,6 +54,16 @@ pub(super) struct Shared {
     pub(super) generation: AtomicU64,
     pub(super) runtime: tokio::runtime::Handle,
     pub(super) counters: Counters,
+}
+
+/// Delivers a cancel for a channel to this instance's producer of it.
+#[derive(Clone)]
+pub(super) struct CancelHook(pub(super) Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for CancelHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CancelHook(..)")
+    }
 }
 
 #[derive(Debug, Default)]
