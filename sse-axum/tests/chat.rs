@@ -28,8 +28,12 @@ enum Script {
     Gated { n: usize, more: usize },
     /// `n` tokens, then the connection breaks (no `[DONE]`).
     Breaks { n: usize },
-    /// 500 with an OpenAI error object.
+    /// 500 with an `OpenAI` error object.
     Fails,
+    /// `n` tokens, then an error object in the stream.
+    ErrorObject { n: usize },
+    /// `n` tokens, then the end of the response, without `[DONE]`.
+    NoDone { n: usize },
 }
 
 /// A fake OpenAI-compatible chat-completions server.
@@ -165,6 +169,17 @@ fn upstream_response(
                 .into_response();
         }
         Script::Tokens { n, every } => (n, every, None),
+        Script::ErrorObject { n } | Script::NoDone { n } => {
+            let mut body: String = (0..n)
+                .map(|i| format!("data: {}\n\n", chunk(&token(i))))
+                .collect();
+            if let Script::ErrorObject { .. } = script {
+                body.push_str(
+                    "data: {\"error\":{\"message\":\"rate limited\",\"type\":\"requests\"}}\n\n",
+                );
+            }
+            return ([("content-type", "text/event-stream")], body).into_response();
+        }
         Script::Gated { n, more } => (n, Duration::from_millis(5), Some(more)),
         Script::Breaks { .. } => unreachable!("served by Upstream::breaking"),
     };
@@ -443,6 +458,28 @@ async fn an_upstream_that_fails_ends_the_answer_with_an_error_after_one_request(
         message.contains("500") && message.contains("the model is overloaded"),
         "{message}"
     );
+    assert_eq!(upstream.requests.load(Ordering::SeqCst), 1);
+
+    // An error object in the stream: its message.
+    let upstream = Upstream::start(Script::ErrorObject { n: 3 }).await;
+    let base = serve_app(&upstream).await;
+    let id = ask(&base, "error object").await;
+    let events = read(open(&base, &id, None).await, usize::MAX).await;
+    assert_eq!(text(&events), answer(3));
+    let end = end_of(&events);
+    assert_eq!(end["reason"], "error");
+    assert_eq!(end["message"], "rate limited");
+    assert_eq!(upstream.requests.load(Ordering::SeqCst), 1);
+
+    // A stream that ends without [DONE]: an error, not a second request.
+    let upstream = Upstream::start(Script::NoDone { n: 3 }).await;
+    let base = serve_app(&upstream).await;
+    let id = ask(&base, "no done").await;
+    let events = read(open(&base, &id, None).await, usize::MAX).await;
+    assert_eq!(text(&events), answer(3));
+    let end = end_of(&events);
+    assert_eq!(end["reason"], "error");
+    assert!(end["message"].as_str().unwrap().contains("[DONE]"), "{end}");
     assert_eq!(upstream.requests.load(Ordering::SeqCst), 1);
 }
 
