@@ -181,6 +181,8 @@ async fn listen_reconnects_with_last_event_id_and_custom_headers_until_204() {
         "-d",
         "{\"q\":1}",
         "--json",
+        // A POST is sent again only when asked (sse-client's default).
+        "--resend",
     ];
     let output = sse(&args, b"").await;
     assert!(output.status.success(), "{}", stderr(&output));
@@ -199,6 +201,22 @@ async fn listen_reconnects_with_last_event_id_and_custom_headers_until_204() {
     }
     // The server's retry (100 ms) replaced the 3 s default.
     assert!(requests[1].at - requests[0].at < Duration::from_secs(2));
+
+    // Without --resend, the POST is sent once: its stream ended after an
+    // event, and that is the end (exit status 0).
+    let (url, recorded) = serve(vec![
+        Step::Stream("retry: 100\nid: 1\ndata: a\n\n"),
+        Step::Stream("id: 2\nevent: e\ndata: b\n\n"),
+    ])
+    .await;
+    let once = ["listen", &url, "-X", "POST", "-d", "{}", "--json"];
+    let output = sse(&once, b"").await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "{\"retry\":100}\n{\"type\":\"message\",\"data\":\"a\",\"lastEventId\":\"1\"}\n"
+    );
+    assert_eq!(recorded.lock().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
