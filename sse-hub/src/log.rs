@@ -432,6 +432,15 @@ impl FrameLog {
     pub fn ended(&self) -> Option<Ended> {
         lock(&self.shared.state).ended.clone()
     }
+
+    /// When the channel ended, while its newest entry is its end (what
+    /// [`ended`](Self::ended) says, without a copy).
+    pub(crate) fn ended_at(&self) -> Option<Instant> {
+        lock(&self.shared.state)
+            .ended
+            .as_ref()
+            .map(|ended| ended.at)
+    }
 }
 
 impl State {

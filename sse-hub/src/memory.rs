@@ -47,15 +47,6 @@ impl MemoryBackend {
         loop {
             let channel = {
                 let mut channels = lock(&self.channels);
-                // An ended channel past its time is unknown: dropped here,
-                // and made anew.
-                if channels
-                    .get(name)
-                    .is_some_and(|channel| lock(channel).expire(self.limits))
-                {
-                    channels.remove(name);
-                    crate::metrics::channels(-1.0);
-                }
                 match channels.get(name) {
                     Some(channel) => Arc::clone(channel),
                     None => {
@@ -68,9 +59,17 @@ impl MemoryBackend {
                     }
                 }
             };
-            let mut channel = lock(&channel);
-            if !channel.removed {
-                return f(&mut channel);
+            let mut guard = lock(&channel);
+            if !guard.removed && !guard.expire(self.limits) {
+                return f(&mut guard);
+            }
+            drop(guard);
+            // Pruned, or ended and past its time (then unknown): out of the
+            // map if it is still there, and made anew.
+            let mut channels = lock(&self.channels);
+            if channels.get(name).is_some_and(|c| Arc::ptr_eq(c, &channel)) {
+                channels.remove(name);
+                crate::metrics::channels(-1.0);
             }
         }
     }
@@ -113,8 +112,8 @@ impl Channel {
     fn expire(&mut self, limits: HistoryLimits) -> bool {
         let expired = self
             .log
-            .ended()
-            .is_some_and(|ended| ended.at.elapsed() >= limits.ended_ttl);
+            .ended_at()
+            .is_some_and(|at| at.elapsed() >= limits.ended_ttl);
         self.removed |= expired;
         expired
     }
