@@ -40,13 +40,21 @@ impl Shared {
     /// Takes the lease of `channel` for this instance, and renews it until
     /// [`release`](Self::release).
     pub(super) async fn lease(&self, channel: &str) -> Result<(), RedisError> {
+        self.renew(&[channel.to_owned()]).await?;
+        lock(&self.leased).insert(channel.to_owned());
+        Ok(())
+    }
+
+    /// Sets the leases of `channels` to run out a lease's time from now
+    /// (one round trip: `lease.lua`).
+    async fn renew(&self, channels: &[String]) -> Result<(), RedisError> {
         let mut invocation = self.lease.key(self.leases_key());
-        invocation
-            .arg(self.lease_ttl.as_millis().max(1).to_string())
-            .arg(channel);
+        invocation.arg(self.lease_ttl.as_millis().max(1).to_string());
+        for channel in channels {
+            invocation.arg(channel);
+        }
         let mut commands = self.commands.clone();
         let _: u64 = bounded(self.timeout, invocation.invoke_async(&mut commands)).await?;
-        lock(&self.leased).insert(channel.to_owned());
         Ok(())
     }
 
@@ -59,15 +67,10 @@ impl Shared {
     /// whose leases ran out.
     pub(super) async fn renew_and_expire(&self) -> Result<(), RedisError> {
         let leased: Vec<String> = lock(&self.leased).iter().cloned().collect();
-        let mut commands = self.commands.clone();
         if !leased.is_empty() {
-            let mut invocation = self.lease.key(self.leases_key());
-            invocation.arg(self.lease_ttl.as_millis().max(1).to_string());
-            for channel in &leased {
-                invocation.arg(channel);
-            }
-            let _: u64 = bounded(self.timeout, invocation.invoke_async(&mut commands)).await?;
+            self.renew(&leased).await?;
         }
+        let mut commands = self.commands.clone();
         let lost = End::Error(LOST.to_owned());
         let mut invocation = self.expire.key(self.leases_key());
         invocation

@@ -224,51 +224,18 @@ impl Backend for RedisBackend {
         if event.id().is_some() {
             return Err(RedisError::event_has_id());
         }
-        let shared = &*self.shared;
         let frame = EncodedFrame::from(&event).into_bytes();
         drop(event);
-        let mut invocation = shared.publish.key(shared.meta_key(channel));
-        invocation
-            .key(shared.log_key(channel))
-            .key(shared.leases_key())
-            .arg(shared.live_name(channel))
-            .arg(&frame[..])
-            .arg(shared.history_events)
-            .arg(shared.log_ttl_ms.to_string())
-            .arg(shared.meta_ttl_ms.to_string())
-            .arg("0")
-            .arg("")
-            .arg("0");
-        let mut commands = shared.commands.clone();
-        let (epoch, seq): (u64, u64) =
-            bounded(shared.timeout, invocation.invoke_async(&mut commands)).await?;
+        let id = self.shared.append(channel, &frame, None).await?;
         crate::metrics::published(frame.len());
-        Ok(ByteStr::from(format!("{epoch}-{seq}")))
+        Ok(id)
     }
 
     /// One round trip: the publish script with the end event, which also
     /// sets the channel's keys to expire after the history's `ended_ttl`.
     async fn end(&self, channel: &str, end: End) -> Result<ByteStr, RedisError> {
-        let shared = &*self.shared;
         let frame = end.frame_without_id().into_bytes();
-        let ttl_ms = shared.local_limits.ended_ttl.as_millis().max(1);
-        let mut invocation = shared.publish.key(shared.meta_key(channel));
-        invocation
-            .key(shared.log_key(channel))
-            .key(shared.leases_key())
-            .arg(shared.live_name(channel))
-            .arg(&frame[..])
-            .arg(shared.history_events)
-            .arg("0")
-            .arg("0")
-            .arg("1")
-            .arg(end.to_json())
-            .arg(ttl_ms.to_string())
-            .arg(channel);
-        let mut commands = shared.commands.clone();
-        let (epoch, seq): (u64, u64) =
-            bounded(shared.timeout, invocation.invoke_async(&mut commands)).await?;
-        Ok(ByteStr::from(format!("{epoch}-{seq}")))
+        self.shared.append(channel, &frame, Some(&end)).await
     }
 
     /// One round trip: the lease script (see [the `lease` module](self)).

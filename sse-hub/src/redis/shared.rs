@@ -10,11 +10,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, PubSubSink};
 use redis::Script;
+use sse_codec::ByteStr;
 
 use super::local::{Feed, Local, Pending};
 use super::position::{complete, parse_frame, LogRead, Position, Step};
 use super::timing::{bounded, MAX_RETRY_WAIT};
 use super::RedisError;
+use crate::end::End;
 use crate::lock::lock;
 use crate::log::HistoryLimits;
 
@@ -91,6 +93,44 @@ impl Shared {
 
     pub(super) fn live_name(&self, channel: &str) -> String {
         format!("{}live:{channel}", self.prefix)
+    }
+
+    /// Runs the publish script (`publish.lua`): `frame` (without its id
+    /// line) appended to `channel`, as its end when `end` is given; one
+    /// round trip. Returns its id, `<epoch>-<seq>`.
+    pub(super) async fn append(
+        &self,
+        channel: &str,
+        frame: &[u8],
+        end: Option<&End>,
+    ) -> Result<ByteStr, RedisError> {
+        let mut invocation = self.publish.key(self.meta_key(channel));
+        invocation
+            .key(self.log_key(channel))
+            .key(self.leases_key())
+            .arg(self.live_name(channel))
+            .arg(frame)
+            .arg(self.history_events);
+        match end {
+            None => invocation
+                .arg(self.log_ttl_ms.to_string())
+                .arg(self.meta_ttl_ms.to_string())
+                .arg("0")
+                .arg("")
+                .arg("0"),
+            // The ended channel's keys expire after `ended_ttl` instead.
+            Some(end) => invocation
+                .arg("0")
+                .arg("0")
+                .arg("1")
+                .arg(end.to_json())
+                .arg(self.local_limits.ended_ttl.as_millis().max(1).to_string())
+                .arg(channel),
+        };
+        let mut commands = self.commands.clone();
+        let (epoch, seq): (u64, u64) =
+            bounded(self.timeout, invocation.invoke_async(&mut commands)).await?;
+        Ok(ByteStr::from(format!("{epoch}-{seq}")))
     }
 
     /// The position of `channel` in Redis, and the frames of its log after
