@@ -295,6 +295,43 @@ fn end_of(events: &[Received]) -> serde_json::Value {
     serde_json::from_str(data).unwrap()
 }
 
+/// Reads `events` up to their `end` event (at most `within` between two).
+async fn until_end(events: &mut test_support::Events, within: Duration) -> Event {
+    loop {
+        let event = tokio::time::timeout(within, events.next())
+            .await
+            .unwrap_or_else(|_| panic!("the end within {within:?}"))
+            .unwrap()
+            .unwrap();
+        if event.event_type() == "end" {
+            return event;
+        }
+    }
+}
+
+/// Stops answer `id` through `base` (202), and checks that the `end`
+/// reaches `events` within a second, saying `cancelled`; prints the time
+/// as `label`.
+async fn stop_within_a_second(
+    base: &str,
+    id: &str,
+    events: &mut test_support::Events,
+    label: &str,
+) {
+    let asked = Instant::now();
+    let stop = reqwest::Client::new()
+        .post(format!("{base}/chat/{id}/stop"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stop.status(), 202);
+    let end = until_end(events, Duration::from_secs(5)).await;
+    let latency = asked.elapsed();
+    println!("{label}: {latency:?}");
+    assert!(latency < Duration::from_secs(1), "{latency:?}");
+    assert_eq!(end.data(), r#"{"reason":"cancelled"}"#);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_disconnects_resumes_exactly_once_token_for_token() {
     let upstream = Upstream::start(Script::Tokens {
@@ -382,27 +419,7 @@ async fn stop_from_another_connection_ends_the_answer_and_cancels_the_upstream()
     let _first = events.next().await.unwrap().unwrap();
 
     let client = reqwest::Client::new();
-    let asked = Instant::now();
-    let stop = client
-        .post(format!("{base}/chat/{id}/stop"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stop.status(), 202);
-    let end = loop {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.next())
-            .await
-            .expect("the end within 5 s")
-            .unwrap()
-            .unwrap();
-        if event.event_type() == "end" {
-            break event;
-        }
-    };
-    let latency = asked.elapsed();
-    println!("stop latency: {latency:?}");
-    assert!(latency < Duration::from_secs(1), "{latency:?}");
-    assert_eq!(end.data(), r#"{"reason":"cancelled"}"#);
+    stop_within_a_second(&base, &id, &mut events, "stop latency").await;
     // The response ends after the end.
     assert!(tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
@@ -574,27 +591,7 @@ mod on_redis {
         for _ in 0..5 {
             let _ = reader.next().await.unwrap().unwrap();
         }
-        let asked = Instant::now();
-        let stop = reqwest::Client::new()
-            .post(format!("{b}/chat/{id}/stop"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(stop.status(), 202);
-        let end = loop {
-            let event = tokio::time::timeout(Duration::from_secs(5), reader.next())
-                .await
-                .expect("the end within 5 s")
-                .unwrap()
-                .unwrap();
-            if event.event_type() == "end" {
-                break event;
-            }
-        };
-        let latency = asked.elapsed();
-        println!("stop latency across instances: {latency:?}");
-        assert!(latency < Duration::from_secs(1), "{latency:?}");
-        assert_eq!(end.data(), r#"{"reason":"cancelled"}"#);
+        stop_within_a_second(&b, &id, &mut reader, "stop latency across instances").await;
 
         // A dies mid-answer: B's reader gets the end, with an error.
         let (mut a_process, a) = start_instance(&redis, &upstream).await;
@@ -605,16 +602,7 @@ mod on_redis {
             let _ = events.next().await.unwrap().unwrap();
         }
         a_process.kill();
-        let end = loop {
-            let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-                .await
-                .expect("the end within 10 s")
-                .unwrap()
-                .unwrap();
-            if event.event_type() == "end" {
-                break event;
-            }
-        };
+        let end = until_end(&mut events, Duration::from_secs(10)).await;
         let end: serde_json::Value = serde_json::from_str(end.data()).unwrap();
         assert_eq!(end["reason"], "error");
         assert_eq!(end["message"], sse_hub::redis::LOST);
