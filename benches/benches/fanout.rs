@@ -37,6 +37,7 @@
 //! here, and it only forwards to `System`.
 #![allow(unsafe_code)]
 
+use benches::process::{rss, wait_until};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -286,14 +287,6 @@ struct Counters {
     last_burst: AtomicU64,
 }
 
-/// The resident set size of process `pid`, in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
-
 /// The CPU time process `pid` has used, user and system, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -307,18 +300,6 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 /// `getconf CLK_TCK` on Linux.
 const CLOCK_TICKS: f64 = 100.0;
-
-/// Polls `done` every 10 ms until it holds or `limit` passes.
-async fn wait_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while !done() {
-        if start.elapsed() > limit {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    true
-}
 
 async fn subscribers(http: &reqwest::Client, base: &str) -> usize {
     match http.get(format!("{base}/stats")).send().await {

@@ -31,6 +31,7 @@
 //! table says so. Every wait is bounded.
 #![allow(unsafe_code)]
 
+use benches::process::rss;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -170,9 +171,6 @@ struct Snapshot {
 }
 
 fn snapshot() -> Snapshot {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    let kib: i64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     let counts = LIVE_COUNT
         .iter()
         .enumerate()
@@ -185,7 +183,7 @@ fn snapshot() -> Snapshot {
         .filter(|&(_, count)| count != 0)
         .collect();
     Snapshot {
-        rss: kib * 1024,
+        rss: i64::try_from(rss(std::process::id())).expect("an RSS fits an i64"),
         heap: LIVE_BYTES.load(Ordering::Relaxed),
         counts,
     }

@@ -35,6 +35,7 @@
 
 #![allow(unsafe_code)]
 
+use benches::process::{rss, wait_until};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -267,28 +268,6 @@ async fn heap(http: &reqwest::Client, base: &str) -> i64 {
         .await
         .unwrap();
     text.parse().unwrap()
-}
-
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        * 1024
-}
-
-async fn wait_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while !done() {
-        if start.elapsed() > limit {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    true
 }
 
 async fn subscribed(http: &reqwest::Client, base: &str) -> usize {

@@ -3,7 +3,10 @@
 //! record of what it wrote (never from a decoder).
 //!
 //! Run the benchmarks with `cargo bench -p benches`; see the README's
-//! "Performance" section.
+//! "Performance" section. [`process`] holds what the benchmarks that run
+//! their servers in child processes share.
+
+pub mod process;
 
 use bytes::Bytes;
 
