@@ -17,10 +17,7 @@ use sse_hub::Hub;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port = demo::port();
     let llm = app::Llm {
         url: std::env::var("LLM_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}")),
         key: std::env::var("LLM_API_KEY").ok(),

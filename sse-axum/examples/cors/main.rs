@@ -14,10 +14,7 @@ use std::future::IntoFuture;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port = demo::port();
     let page_origin = format!("http://127.0.0.1:{port}");
     let events_url = format!("http://127.0.0.1:{}/events", port + 1);
     let page = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

@@ -8,10 +8,7 @@ mod app;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port = demo::port();
     let key = std::env::var("MERCURE_PUBLISHER_JWT_KEY")
         .unwrap_or_else(|_| "!ChangeThisMercureHubJWTSecretKey!".to_owned());
     let hub_url = url::Url::parse(&format!("http://127.0.0.1:{port}/.well-known/mercure"))

@@ -12,10 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port = demo::port();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
         "progress demo on http://{}/ (Ctrl-C to stop)",
