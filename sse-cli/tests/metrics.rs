@@ -81,26 +81,7 @@ async fn metrics_pass_promtool_and_move_with_clients_and_events() {
 
     // Prometheus's own checker accepts it (HELP on every metric, counters
     // ending in _total).
-    let mut check = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    check
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let checked = check.wait_with_output().unwrap();
-    assert!(
-        checked.status.success(),
-        "promtool: {}{}\n{body}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
+    promtool_accepts(&promtool, &body);
     assert!(body.contains("# HELP sse_hub_subscribers"), "{body}");
 
     // The values move.
