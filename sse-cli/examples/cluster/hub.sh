@@ -15,27 +15,16 @@
 # claims {"mercure":{"publish":["*"]}}). Kill the instance the page is on (the
 # pids are printed): the page resumes on another with what it missed.
 # Ctrl-C stops everything. Needs redis-server, nginx and python3.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-sse=${SSE:-$here/../../../target/release/sse}
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
+source "$(dirname "$0")/cluster.sh"
 export MERCURE_PUBLISHER_JWT_KEY=${MERCURE_PUBLISHER_JWT_KEY:-'!ChangeThisMercureHubJWTSecretKey!'}
-dir=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --dir "$dir" >"$dir/redis.log" &
-sleep 0.5
-upstreams=""
+start_redis
 for port in 8081 8082 8083; do
     "$sse" hub --addr "127.0.0.1:$port" --hub-url http://127.0.0.1:8080/.well-known/mercure \
         --redis redis://127.0.0.1:6390/ --anonymous --subscriptions 2>"$dir/$port.log" &
     echo "instance 127.0.0.1:$port: pid $!"
-    upstreams="$upstreams server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"
 done
-: >"$dir/extra.conf"
-sed -e "s|{dir}|$dir|g" -e "s|{port}|8080|g" -e "s|{upstreams}|$upstreams|g" \
-    "$here/nginx.conf" >"$dir/nginx.conf"
-"$nginx" -c "$dir/nginx.conf" -p "$dir" &
+start_nginx 8081 8082 8083
 PUBLISHER_JWT=$(python3 -c '
 import base64, hashlib, hmac, json, os
 b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()

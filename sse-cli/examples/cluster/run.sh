@@ -8,25 +8,14 @@
 # balancing them round robin. Open that page, kill the instance it is
 # connected to (the pids are printed), and watch the ids stay consecutive.
 # Ctrl-C stops everything. Needs redis-server and nginx (Debian's packages).
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-sse=${SSE:-$here/../../../target/release/sse}
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
-dir=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+source "$(dirname "$0")/cluster.sh"
 
-redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --dir "$dir" >"$dir/redis.log" &
-sleep 0.5
-upstreams=""
+start_redis
 for port in 8081 8082 8083; do
     (while sleep 1; do printf '{"data":"tick %s from instance %s"}\n' "$(date +%T)" "$port"; done) |
         "$sse" serve --addr "127.0.0.1:$port" --redis redis://127.0.0.1:6390/ 2>"$dir/$port.log" &
     echo "instance 127.0.0.1:$port: pid $!"
-    upstreams="$upstreams server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"
 done
-: >"$dir/extra.conf"
-sed -e "s|{dir}|$dir|g" -e "s|{port}|8080|g" -e "s|{upstreams}|$upstreams|g" \
-    "$here/nginx.conf" >"$dir/nginx.conf"
-"$nginx" -c "$dir/nginx.conf" -p "$dir" &
+start_nginx 8081 8082 8083
 echo "open http://127.0.0.1:8080/ (Ctrl-C to stop)"
 wait
