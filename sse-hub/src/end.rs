@@ -50,25 +50,16 @@ impl End {
         json
     }
 
-    /// The end event with `id`, encoded.
-    pub(crate) fn frame(&self, id: ByteStr) -> EncodedFrame {
-        let event = Event::builder()
-            .event_type(END_TYPE)
-            .id(id)
-            .data(self.to_json())
+    /// The end event with `id`, encoded; without one for a backend that
+    /// adds its own id line (Redis).
+    pub(crate) fn frame(&self, id: Option<ByteStr>) -> EncodedFrame {
+        let mut event = Event::builder().event_type(END_TYPE).data(self.to_json());
+        if let Some(id) = id {
+            event = event.id(id);
+        }
+        let event = event
             .build()
             .expect("a backend's id and JSON data are valid");
-        EncodedFrame::from(event)
-    }
-
-    /// The end event without an id (a backend adds it), encoded.
-    #[cfg(feature = "redis")]
-    pub(crate) fn frame_without_id(&self) -> EncodedFrame {
-        let event = Event::builder()
-            .event_type(END_TYPE)
-            .data(self.to_json())
-            .build()
-            .expect("JSON data is valid");
         EncodedFrame::from(event)
     }
 
@@ -134,7 +125,7 @@ mod tests {
             r#"{"reason":"error","message":"upstream said \"no\"\n\\ \u0001"}"#
         );
         assert_eq!(
-            End::Done.frame("7".into()).as_bytes(),
+            End::Done.frame(Some("7".into())).as_bytes(),
             "event: end\nid: 7\ndata: {\"reason\":\"done\"}\n\n"
         );
     }

@@ -290,7 +290,7 @@ impl FrameLog {
     /// the log, and is replayed, until the channel is dropped or a frame
     /// is pushed after it.
     pub fn push_end(&self, id: ByteStr, end: End) {
-        let frame = end.frame(id.clone());
+        let frame = end.frame(Some(id.clone()));
         self.push_end_frame(id, frame, end);
     }
 

@@ -75,7 +75,7 @@ impl Shared {
         let mut invocation = self.expire.key(self.leases_key());
         invocation
             .arg(&self.prefix)
-            .arg(&lost.frame_without_id().into_bytes()[..])
+            .arg(&lost.frame(None).into_bytes()[..])
             .arg(lost.to_json())
             .arg(self.local_limits.ended_ttl.as_millis().max(1).to_string())
             .arg(self.history_events);

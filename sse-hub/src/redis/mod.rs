@@ -234,7 +234,7 @@ impl Backend for RedisBackend {
     /// One round trip: the publish script with the end event, which also
     /// sets the channel's keys to expire after the history's `ended_ttl`.
     async fn end(&self, channel: &str, end: End) -> Result<ByteStr, RedisError> {
-        let frame = end.frame_without_id().into_bytes();
+        let frame = end.frame(None).into_bytes();
         self.shared.append(channel, &frame, Some(&end)).await
     }
 
