@@ -37,7 +37,7 @@
 //! here, and it only forwards to `System`.
 #![allow(unsafe_code)]
 
-use benches::process::{rss, wait_until};
+use benches::process::{rss, wait_until, ChildServer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -51,7 +51,6 @@ use axum::Router;
 use futures_util::{FutureExt, StreamExt};
 use sse_codec::{Event, EventStream};
 use sse_hub::Hub;
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::broadcast;
 
 /// Counts live heap bytes while `COUNTING` is set (only for the in-process
@@ -336,16 +335,12 @@ async fn client(http: reqwest::Client, url: String, counters: Arc<Counters>) -> 
 }
 
 async fn measure(kind: &str, n: usize) -> Row {
-    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--serve", kind])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = child.id().unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let port_line = stdout.next_line().await.unwrap().unwrap();
-    let base = format!("http://127.0.0.1:{}", port_line.trim_start_matches("port "));
+    let ChildServer {
+        mut child,
+        pid,
+        base,
+        stdout: _stdout,
+    } = ChildServer::start(kind).await;
     let http = reqwest::Client::new();
     assert!(wait_until(Duration::from_secs(10), || true).await);
     let rss_before = rss(pid);

@@ -35,7 +35,7 @@
 
 #![allow(unsafe_code)]
 
-use benches::process::{rss, wait_until};
+use benches::process::{rss, wait_until, ChildServer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,7 +49,6 @@ use futures_util::StreamExt;
 use sse_codec::{Event, EventStream};
 use sse_hub::topics::{Access, Matcher, TopicHub, Update};
 use sse_hub::{Hub, Resume};
-use tokio::io::AsyncBufReadExt;
 
 const PADDING: &str = "{\"status\":\"running\",\"rows\":12345,\"of\":99999,\"note\":\"padding\"}";
 const KEY: &[u8] = b"bench-key";
@@ -353,16 +352,12 @@ async fn open(
 }
 
 async fn measure(kind: &str, updates: usize, subscribers: usize) -> Row {
-    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--serve", kind])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = child.id().unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = stdout.next_line().await.unwrap().unwrap();
-    let base = format!("http://127.0.0.1:{}", port.trim_start_matches("port "));
+    let ChildServer {
+        mut child,
+        pid,
+        base,
+        stdout: _stdout,
+    } = ChildServer::start(kind).await;
     let http = reqwest::Client::new();
     let received = Arc::new(AtomicU64::new(0));
     let last = Arc::new(AtomicU64::new(0));
